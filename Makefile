@@ -1,0 +1,37 @@
+# Two commands on a fresh machine: `make run` and `make test`. Everything else follows.
+SHELL := /bin/bash
+UV ?= uv
+LANDING ?= data/sample/landing
+WAREHOUSE ?= warehouse
+export DAGSTER_HOME ?= $(CURDIR)/$(WAREHOUSE)/.dagster
+export FOLLOWUP_WAREHOUSE_DIR ?= $(CURDIR)/$(WAREHOUSE)
+export FOLLOWUP_LANDING_DIR ?= $(CURDIR)/$(LANDING)
+
+.PHONY: install prepare sample run test dev bench clean
+
+install:
+	@command -v $(UV) >/dev/null || python3 -m pip install --quiet uv
+	$(UV) sync --frozen
+
+# dbt's manifest.json, which the Dagster definitions load.
+prepare: install
+	cd dbt_project && $(UV) run --frozen dbt parse --quiet --profiles-dir .
+
+$(LANDING)/manifest.json: | install
+	$(UV) run --frozen followup sample --out $(LANDING)
+
+sample: $(LANDING)/manifest.json
+
+run: prepare sample
+	$(UV) run --frozen followup run --landing $(LANDING) --warehouse $(WAREHOUSE)
+
+test: prepare
+	$(UV) run --frozen pytest
+
+dev: prepare sample
+	mkdir -p $(DAGSTER_HOME)
+	test -f $(DAGSTER_HOME)/dagster.yaml || $(UV) run --frozen python -c "from orchestration.cli import DAGSTER_YAML; print(DAGSTER_YAML, end='')" > $(DAGSTER_HOME)/dagster.yaml
+	$(UV) run --frozen dagster dev -m orchestration.definitions
+
+clean:
+	rm -rf $(WAREHOUSE)/*.duckdb $(WAREHOUSE)/work $(WAREHOUSE)/.dagster $(WAREHOUSE)/logs dbt_project/target

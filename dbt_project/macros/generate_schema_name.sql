@@ -1,0 +1,4 @@
+{#- Schemas are named exactly as configured (marts, staging, restricted), never prefixed. -#}
+{% macro generate_schema_name(custom_schema_name, node) -%}
+    {%- if custom_schema_name is none -%}{{ target.schema }}{%- else -%}{{ custom_schema_name | trim }}{%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,13 @@
+-- One row per firm and cohort (program intake year), however often the operator listed it.
+select
+    firm_key,
+    program,
+    cohort_year,
+    {{ cohort_key('program', 'cohort_year') }} as cohort_key,
+    bool_or(is_sole_trader) as is_sole_trader,
+    -- The latest stated gender of the firm's leader; null when never stated.
+    arg_max(leader_gender, source_line) filter (where leader_gender is not null) as leader_gender,
+    min(start_date) as start_date,
+    max(end_date) as end_date
+from {{ ref('stg_operators__participants') }}
+group by firm_key, program, cohort_year

@@ -1,0 +1,62 @@
+-- The economic key figures per cohort, in the layout of the 2020 evaluation's table
+-- (shared/reference/seed_cohort_table.csv), plus the years and firm counts behind them.
+-- Levels are for the follow-up year: the latest fiscal year in the Bisnode data. Changes
+-- compare the follow-up year with the cohort's base year (intake year - 1), over the firms
+-- observed in both years.
+with firm_years as (
+    select firm_key, fiscal_year, net_turnover_tkr, employees
+    from {{ ref('fct_firm_year') }}
+),
+
+followup as (
+    select max(fiscal_year) as followup_year from firm_years
+),
+
+cohort_firms as (
+    select
+        memberships.program,
+        memberships.cohort_year,
+        memberships.firm_key,
+        memberships.cohort_year - 1 as base_year,
+        followup.followup_year,
+        base.net_turnover_tkr as base_turnover_tkr,
+        base.employees as base_employees,
+        latest.net_turnover_tkr as followup_turnover_tkr,
+        latest.employees as followup_employees
+    from {{ ref('fct_cohort_membership') }} as memberships
+    cross join followup
+    left join firm_years as base
+        on memberships.firm_key = base.firm_key and memberships.cohort_year - 1 = base.fiscal_year
+    left join firm_years as latest
+        on memberships.firm_key = latest.firm_key
+        and followup.followup_year = latest.fiscal_year
+        -- A follow-up year not after the base year has no change to report.
+        and followup.followup_year > memberships.cohort_year - 1
+)
+
+,
+summarised as (
+    select
+        program,
+        cohort_year,
+        false as is_all_cohorts,
+        min(base_year) as base_year,
+        {{ cohort_summary_measures() }}
+    from cohort_firms
+    group by program, cohort_year
+
+    union all
+
+    -- "Samtliga insatser" sums the cohorts: a firm in two cohorts counts twice, each time
+    -- against its own cohort's base year.
+    select
+        'Samtliga insatser' as program,
+        null as cohort_year,
+        true as is_all_cohorts,
+        null as base_year,
+        {{ cohort_summary_measures() }}
+    from cohort_firms
+)
+
+select * from summarised
+order by is_all_cohorts, program, cohort_year

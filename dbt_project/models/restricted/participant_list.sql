@@ -1,0 +1,10 @@
+-- The deltagarförteckning Tillväxtverket asks projects to attach: identifiers included.
+-- One row per firm and cohort, with the name as the operator delivered it last.
+select
+    firm_key,
+    any_value(org_nr) as org_nr,
+    arg_max(company_name, source_line) as company_name,
+    program,
+    cohort_year
+from {{ ref('stg_operators__participants') }}
+group by firm_key, program, cohort_year

@@ -1,0 +1,114 @@
+"""The landing contracts of domain.md §4, as data.
+
+Each source names its landing subfolder, its raw table and its columns. A column has the
+header(s) it is delivered under, whether it is required, and the kind of value it holds;
+the kind decides how ``ingest.typing`` parses it and what counts as an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Kind(Enum):
+    ORGNR = "orgnr"  # organisation or personal number -> firm_key, org_nr, is_sole_trader
+    YEAR = "year"  # four-digit year
+    INTEGER = "integer"  # whole number, may use thousands separators
+    NUMBER = "number"  # decimal comma or point, thousands separators allowed
+    DATE = "date"  # ISO date
+    TEXT = "text"  # kept as delivered, trimmed
+    CODE = "code"  # trimmed, upper-case code (country, SNI, legal form)
+    GENDER = "gender"  # kvinna / man / empty
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str  # canonical (raw table) name
+    headers: tuple[str, ...]  # accepted delivered headers, matched case-insensitively
+    kind: Kind
+    required: bool  # the header must be present
+    nullable: bool = True  # an empty value is allowed
+
+    def matches(self, header: str) -> bool:
+        return normalise_header(header) in {normalise_header(h) for h in self.headers}
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str  # landing subfolder and raw table name
+    columns: tuple[Column, ...]
+
+    @property
+    def required(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.required)
+
+
+def normalise_header(header: object) -> str:
+    """Headers match case-insensitively, ignoring surrounding and doubled spaces."""
+    return " ".join(str(header).replace("\ufeff", "").split()).casefold()
+
+
+PARTICIPANTS = Source(
+    "participants",
+    (
+        Column("organisationsnummer", ("organisationsnummer",), Kind.ORGNR, True, nullable=False),
+        Column("company_name", ("foretagsnamn", "företagsnamn"), Kind.TEXT, False),
+        Column("program", ("program",), Kind.TEXT, True, nullable=False),
+        Column("cohort_year", ("kohort",), Kind.YEAR, True, nullable=False),
+        Column("start_date", ("startdatum",), Kind.DATE, False),
+        Column("end_date", ("slutdatum",), Kind.DATE, False),
+        Column("leader_gender", ("ledning_kon", "ledning_kön"), Kind.GENDER, False),
+    ),
+)
+
+BISNODE = Source(
+    "bisnode",
+    (
+        Column("organisationsnummer", ("org.nr", "orgnr", "org nr"), Kind.ORGNR, True, nullable=False),
+        Column("company_name", ("företagsnamn", "foretagsnamn"), Kind.TEXT, False),
+        Column("fiscal_year", ("bokslutsår", "bokslutsar"), Kind.YEAR, True, nullable=False),
+        Column("net_turnover_tkr", ("nettoomsättning (tkr)",), Kind.NUMBER, True),
+        Column("export_turnover_tkr", ("exportomsättning (tkr)",), Kind.NUMBER, False),
+        Column("employees", ("antal anställda",), Kind.NUMBER, True),
+        Column("municipality_code", ("kommunkod",), Kind.CODE, True, nullable=False),
+        Column("sni_code", ("sni-kod", "sni kod"), Kind.CODE, True, nullable=False),
+        Column("registration_date", ("registreringsdatum",), Kind.DATE, True, nullable=False),
+        Column("legal_form", ("bolagsform",), Kind.CODE, False),
+    ),
+)
+
+BASELINES = Source(
+    "baselines",
+    (
+        Column("municipality_code", ("kommunkod",), Kind.CODE, True, nullable=False),
+        Column("year", ("ar", "år"), Kind.YEAR, True, nullable=False),
+        Column("dimension", ("dimension",), Kind.TEXT, True, nullable=False),
+        Column("category", ("kategori",), Kind.TEXT, True, nullable=False),
+        Column("firm_count", ("antal_foretag", "antal_företag"), Kind.INTEGER, True, nullable=False),
+    ),
+)
+
+MARKETS = Source(
+    "markets",
+    (
+        Column("organisationsnummer", ("organisationsnummer",), Kind.ORGNR, True, nullable=False),
+        Column("year", ("ar", "år"), Kind.YEAR, True, nullable=False),
+        Column("country_code", ("land",), Kind.CODE, True, nullable=False),
+        Column("export_value_tkr", ("exportvarde_tkr", "exportvärde_tkr"), Kind.NUMBER, False),
+    ),
+)
+
+TARGETS = Source(
+    "targets",
+    (
+        Column("program", ("program",), Kind.TEXT, True, nullable=False),
+        Column("year", ("ar", "år"), Kind.YEAR, True, nullable=False),
+        Column("indicator", ("indikator",), Kind.TEXT, True, nullable=False),
+        Column("target_women", ("mal_kvinnor", "mål_kvinnor"), Kind.INTEGER, True),
+        Column("target_men", ("mal_man", "mål_män"), Kind.INTEGER, True),
+        Column("target_total", ("mal_totalt", "mål_totalt"), Kind.INTEGER, True, nullable=False),
+    ),
+)
+
+SOURCES: dict[str, Source] = {s.name: s for s in (PARTICIPANTS, BISNODE, BASELINES, MARKETS, TARGETS)}

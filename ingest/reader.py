@@ -1,0 +1,276 @@
+"""Read one delivered file (CSV or .xlsx) into a DuckDB table of text columns.
+
+The table has the contract's canonical column names, every value as delivered (VARCHAR),
+and ``_line``: the line (CSV) or row (Excel) of the file the value came from. Typing and
+quarantine happen in ``ingest.load``; this module only finds the header, the delimiter and
+the encoding, and hands the bulk of the file to DuckDB's own CSV reader.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from ingest.contracts import Source, normalise_header
+
+# How far down a file the header row may sit (title rows above it are common in Excel).
+HEADER_SEARCH_LINES = 30
+DELIMITERS = (";", ",", "\t")
+CSV_SUFFIXES = (".csv", ".txt")
+EXCEL_SUFFIXES = (".xlsx",)
+_CHUNK = 1 << 24
+
+
+class FileRejected(Exception):
+    """The whole file cannot be read: nothing from it loads. The message says what to do."""
+
+    def __init__(self, path: Path, reason: str, line: int | None = None):
+        self.path = path
+        self.reason = reason
+        self.line = line
+        where = f"{path}" + (f", line {line}" if line else "")
+        super().__init__(f"{where}: {reason}")
+
+
+@dataclass(frozen=True)
+class MalformedRow:
+    """A line the CSV parser could not split into the header's columns."""
+
+    line: int
+    column: str
+    value: str
+    rule: str
+    message: str
+
+
+@dataclass
+class Delivery:
+    """One landed file, read into ``table``."""
+
+    path: Path
+    table: str
+    header_line: int
+    delimiter: str  # "" for Excel
+    headers: dict[str, str]  # canonical column -> header as delivered
+    unknown_columns: list[str] = field(default_factory=list)
+    malformed: list[MalformedRow] = field(default_factory=list)
+
+
+def detect_encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM) if the whole file decodes as UTF-8, else Windows-1252."""
+    with path.open("rb") as fh:
+        head = fh.read(3)
+        if head == codecs.BOM_UTF8:
+            return "utf-8-sig"
+        fh.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            while chunk := fh.read(_CHUNK):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+    return "utf-8"
+
+
+def find_header(rows: list[list[str]], source: Source) -> tuple[int, dict[str, int], list[str]]:
+    """Locate the header row: the first row naming every required column.
+
+    Returns the row index, canonical column -> cell index, and unknown headers.
+    Raises ValueError naming what is missing in the best candidate row.
+    """
+    best: tuple[int, int, list[str]] | None = None
+    for index, cells in enumerate(rows[:HEADER_SEARCH_LINES]):
+        mapping: dict[str, int] = {}
+        unknown: list[str] = []
+        for position, cell in enumerate(cells):
+            if not str(cell or "").strip():
+                continue
+            column = next((c for c in source.columns if c.matches(cell)), None)
+            if column is None:
+                unknown.append(str(cell).strip())
+            elif column.name in mapping:
+                raise ValueError(f"the header names column '{cell}' twice (row {index + 1})")
+            else:
+                mapping[column.name] = position
+        missing = [c.headers[0] for c in source.required if c.name not in mapping]
+        if not missing:
+            return index, mapping, unknown
+        found = len(source.required) - len(missing)
+        if best is None or found > best[0]:
+            best = (found, index, missing)
+    if best is None or best[0] == 0:
+        expected = ", ".join(c.headers[0] for c in source.required)
+        raise ValueError(
+            f"no header row found in the first {HEADER_SEARCH_LINES} lines; expected the "
+            f"columns {expected}, separated by ';' or ','. Check the delimiter and the header"
+        )
+    _, index, missing = best
+    raise ValueError(
+        f"missing required column(s) {', '.join(missing)} in the header on line {index + 1}; "
+        "add them (names as in the landing contract) and deliver the file again"
+    )
+
+
+def read_delivery(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table: str) -> Delivery:
+    """Read ``path`` into ``table``; raise FileRejected when the file as a whole is unusable."""
+    if path.stat().st_size == 0:
+        raise FileRejected(path, "the file is empty; deliver it again with a header and data rows")
+    suffix = path.suffix.lower()
+    if suffix in EXCEL_SUFFIXES:
+        return _read_excel(con, path, source, table)
+    if suffix in CSV_SUFFIXES:
+        return _read_csv(con, path, source, table)
+    raise FileRejected(path, f"unsupported file type '{suffix}'; deliver .csv or .xlsx")
+
+
+def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table: str) -> Delivery:
+    encoding = detect_encoding(path)
+    with path.open("r", encoding=encoding, newline="") as fh:
+        head_lines = [line for _, line in zip(range(HEADER_SEARCH_LINES), fh)]
+    if not "".join(head_lines).strip():
+        raise FileRejected(path, "the file is empty; deliver it again with a header and data rows")
+    delimiter, header_index, mapping, unknown, cells = _sniff_header(path, head_lines, source)
+
+    readable = path
+    if encoding == "cp1252":
+        # DuckDB reads UTF-8 natively; Windows-1252 is transcoded once, streaming.
+        readable = _transcode_to_utf8(path, table)
+    names = [f"c{i}" for i in range(len(cells))]
+    columns = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names) + "}"
+    rejects, scans = f"{table}_rejects", f"{table}_scans"
+    con.execute(f"DROP TABLE IF EXISTS {rejects}; DROP TABLE IF EXISTS {scans}")
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {table}_read AS
+        SELECT *, row_number() OVER () - 1 AS _row FROM read_csv(?, auto_detect = false, header = false, skip = {header_index + 1},
+            delim = ?, quote = '"', escape = '"', columns = {columns},
+            strict_mode = true, null_padding = false, ignore_errors = true,
+            store_rejects = true, rejects_table = '{rejects}', rejects_scan = '{scans}')
+        """,
+        [str(readable), delimiter],
+    )
+    malformed_rows = con.execute(
+        f"SELECT line, column_idx, error_type, csv_line FROM {rejects} ORDER BY line"
+    ).fetchall()
+    malformed = [
+        _malformed(int(line), cells, int(column_idx or 0), str(error_type), csv_line or "")
+        for line, column_idx, error_type, csv_line in malformed_rows
+    ]
+    first_data_line = header_index + 2
+    # Accepted row k sits on line first_data_line + k, plus one for every rejected line
+    # before it. A rejected line r is preceded by (r - first_data_line - j) accepted rows,
+    # j being how many rejected lines precede r.
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {table}_skips AS
+        SELECT line - {first_data_line} - (row_number() OVER (ORDER BY line) - 1) AS accepted_before
+        FROM {rejects}
+        """
+    )
+    select = ", ".join(f"{names[i]} AS {col}" for col, i in mapping.items())
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {table} AS
+        SELECT {select},
+            CAST({first_data_line} + r._row
+                 + (SELECT count(*) FROM {table}_skips s WHERE s.accepted_before <= r._row)
+                 AS INTEGER) AS _line
+        FROM {table}_read r
+        """
+    )
+    con.execute(f"DROP TABLE {table}_read; DROP TABLE {table}_skips")
+    if readable != path:
+        readable.unlink()
+    headers = {col: cells[i].strip() for col, i in mapping.items()}
+    return Delivery(path, table, header_index + 1, delimiter, headers, unknown, malformed)
+
+
+def _sniff_header(path: Path, head_lines: list[str], source: Source):
+    """Try each delimiter; the one whose header row names the required columns wins."""
+    failure = None
+    for delimiter in DELIMITERS:
+        rows = list(csv.reader(io.StringIO("".join(head_lines)), delimiter=delimiter))
+        try:
+            header_index, mapping, unknown = find_header(rows, source)
+        except ValueError as exc:
+            failure = failure or exc
+            continue
+        return delimiter, header_index, mapping, unknown, rows[header_index]
+    raise FileRejected(path, str(failure))
+
+
+def _malformed(line: int, cells: list[str], column_idx: int, error_type: str, csv_line: str) -> MalformedRow:
+    column = cells[column_idx - 1].strip() if 0 < column_idx <= len(cells) else "(whole row)"
+    problem = {
+        "TOO MANY COLUMNS": f"has more fields than the header's {len(cells)} columns",
+        "MISSING COLUMNS": f"has fewer fields than the header's {len(cells)} columns",
+        "UNQUOTED VALUE": "has a quote character inside an unquoted value",
+    }.get(error_type, f"could not be parsed ({error_type.lower()})")
+    return MalformedRow(
+        line=line,
+        column=column,
+        value=csv_line.rstrip("\r\n"),
+        rule="csv_structure",
+        message=f"the row {problem}; check the delimiter and quoting on this line and deliver it again",
+    )
+
+
+def _transcode_to_utf8(path: Path, table: str) -> Path:
+    # A temporary copy, never beside the delivery: the landing folder is read-only to us.
+    handle, name = tempfile.mkstemp(prefix=f"{table}_", suffix=".csv")
+    with open(handle, "w", encoding="utf-8", newline="") as out, path.open(
+        "r", encoding="cp1252", errors="replace", newline=""
+    ) as src:
+        while chunk := src.read(_CHUNK):
+            out.write(chunk)
+    return Path(name)
+
+
+def _read_excel(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table: str) -> Delivery:
+    import pandas as pd
+
+    try:
+        sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=str)
+    except Exception as exc:  # openpyxl raises many kinds for a corrupt workbook
+        raise FileRejected(path, f"the workbook cannot be opened ({exc}); save it again as .xlsx") from exc
+    failure = None
+    for sheet_name, frame in sheets.items():
+        frame = frame.where(frame.notna(), None)
+        rows = [[("" if v is None else str(v)) for v in row] for row in frame.itertuples(index=False)]
+        try:
+            header_index, mapping, unknown = find_header(rows, source)
+        except ValueError as exc:
+            failure = failure or ValueError(f"sheet '{sheet_name}': {exc}")
+            continue
+        data = frame.iloc[header_index + 1 :]
+        out = pd.DataFrame({col: data.iloc[:, i].map(_excel_text) for col, i in mapping.items()})
+        out["_line"] = data.index + 1  # pandas row 0 is Excel row 1
+        out = out.dropna(how="all", subset=list(mapping))
+        out = out.astype({c: "object" for c in mapping})
+        con.register(f"{table}_frame", out)
+        typed_cols = ", ".join(f"CAST({c} AS VARCHAR) AS {c}" for c in mapping)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table} AS "
+            f"SELECT {typed_cols}, CAST(_line AS INTEGER) AS _line FROM {table}_frame"
+        )
+        con.unregister(f"{table}_frame")
+        headers = {col: rows[header_index][i].strip() for col, i in mapping.items()}
+        return Delivery(path, table, header_index + 1, "", headers, unknown, [])
+    raise FileRejected(path, str(failure))
+
+
+def _excel_text(value: object) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    # Excel stores whole numbers as floats; "2019.0" is the year 2019.
+    if text.endswith(".0") and text[:-2].lstrip("-").isdigit():
+        text = text[:-2]
+    return text or None

@@ -1,0 +1,146 @@
+"""SQL that turns a delivery's text columns into typed raw columns, and names every failure.
+
+Pure functions from the contract to SQL text; ``ingest.load`` runs them. Each column yields a
+value expression and, where a value cannot be parsed, an error struct (column, value, rule,
+message) so that a row with any error goes to quarantine with a reason a person can act on.
+"""
+
+from __future__ import annotations
+
+from ingest.contracts import Column, Kind, Source
+
+# Numbers arrive as "1234", "1 234,5", "1234.5", "1.234,5" or, in comma files, "1,234.5".
+# Spaces (also non-breaking) and apostrophes are thousands separators; of ',' and '.', the
+# last one is the decimal mark, except that a comma-delimited file's "1,234" is thousands.
+PARSE_NUMBER_MACRO = r"""
+CREATE OR REPLACE TEMP MACRO parse_clean_number(s, delimiter) AS (
+    CASE
+        WHEN s IS NULL OR s = '' THEN NULL
+        WHEN regexp_full_match(s, '-?\d+(\.\d+)?') THEN TRY_CAST(s AS DOUBLE)
+        WHEN regexp_full_match(s, '-?\d{1,3}(,\d{3})+') AND delimiter = ','
+            THEN TRY_CAST(replace(s, ',', '') AS DOUBLE)
+        WHEN regexp_full_match(s, '-?\d+,\d+') THEN TRY_CAST(replace(s, ',', '.') AS DOUBLE)
+        WHEN regexp_full_match(s, '-?\d{1,3}(\.\d{3})+(,\d+)?')
+            THEN TRY_CAST(replace(replace(s, '.', ''), ',', '.') AS DOUBLE)
+        WHEN regexp_full_match(s, '-?\d{1,3}(,\d{3})+(\.\d+)?')
+            THEN TRY_CAST(replace(s, ',', '') AS DOUBLE)
+    END
+);
+CREATE OR REPLACE TEMP MACRO parse_number(raw, delimiter) AS
+    parse_clean_number(regexp_replace(trim(raw), '[\s\x{00a0}'']', '', 'g'), delimiter);
+"""
+
+_PROBLEMS = {
+    Kind.YEAR: ("year", "is not a four-digit year (YYYY); write the year as e.g. 2019"),
+    Kind.INTEGER: ("whole_number", "is not a whole number; write digits only, e.g. 1234"),
+    Kind.NUMBER: ("number", "is not a number; use digits with a decimal comma or point, e.g. 1234,5"),
+    Kind.DATE: ("iso_date", "is not an ISO date; write it as YYYY-MM-DD"),
+    Kind.GENDER: ("gender", "is not 'kvinna', 'man' or empty; use one of those"),
+}
+
+
+def sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def raw_columns(source: Source) -> list[tuple[str, str]]:
+    """The typed columns of ``raw.<source>`` (without lineage), as (name, SQL type)."""
+    columns: list[tuple[str, str]] = []
+    for column in source.columns:
+        if column.kind is Kind.ORGNR:
+            columns += [("firm_key", "VARCHAR"), ("org_nr", "VARCHAR"), ("is_sole_trader", "BOOLEAN")]
+        else:
+            columns.append((column.name, _SQL_TYPES[column.kind]))
+    return columns
+
+
+_SQL_TYPES = {
+    Kind.YEAR: "INTEGER",
+    Kind.INTEGER: "BIGINT",
+    Kind.NUMBER: "DOUBLE",
+    Kind.DATE: "DATE",
+    Kind.TEXT: "VARCHAR",
+    Kind.CODE: "VARCHAR",
+    Kind.GENDER: "VARCHAR",
+}
+
+LINEAGE_COLUMNS = [("_source_file", "VARCHAR"), ("_line", "INTEGER"), ("_load_id", "VARCHAR")]
+
+
+def _value_and_failure(column: Column, x: str, delimiter: str) -> list[tuple[str, str, str | None]]:
+    """(output column, value expression, failure condition) for one contract column.
+
+    ``x`` is the trimmed text, NULL when empty. A failure condition is only evaluated on a
+    non-empty value; empty required values are handled by the caller.
+    """
+    delim = sql_literal(delimiter)
+    kind = column.kind
+    if kind is Kind.ORGNR:
+        return [
+            ("firm_key", "orgnr.firm_key", f"{x} IS NOT NULL AND orgnr.firm_key IS NULL"),
+            ("org_nr", "orgnr.org_nr", None),
+            ("is_sole_trader", "orgnr.is_sole_trader", None),
+        ]
+    if kind is Kind.YEAR:
+        value = rf"CASE WHEN regexp_full_match({x}, '\d{{4}}') THEN CAST({x} AS INTEGER) END"
+    elif kind is Kind.INTEGER:
+        number = f"parse_number({x}, {delim})"
+        value = f"CASE WHEN {number} = floor({number}) THEN CAST({number} AS BIGINT) END"
+    elif kind is Kind.NUMBER:
+        value = f"parse_number({x}, {delim})"
+    elif kind is Kind.DATE:
+        value = rf"CASE WHEN regexp_full_match({x}, '\d{{4}}-\d{{2}}-\d{{2}}( 00:00:00)?') THEN TRY_CAST(left({x}, 10) AS DATE) END"
+    elif kind is Kind.GENDER:
+        value = f"CASE lower({x}) WHEN 'kvinna' THEN 'kvinna' WHEN 'man' THEN 'man' END"
+    elif kind is Kind.CODE:
+        return [(column.name, f"upper({x})", None)]
+    else:
+        return [(column.name, x, None)]
+    return [(column.name, value, f"{x} IS NOT NULL AND ({value}) IS NULL")]
+
+
+def typed_select(source: Source, delivery_table: str, headers: dict[str, str], delimiter: str, file_label: str) -> str:
+    """SELECT of typed values plus ``_errors``, a list of failure structs (empty when clean)."""
+    trimmed = ", ".join(f"nullif(trim(d.{c}), '') AS {c}" for c in headers)
+    values: list[str] = ["t._line"]
+    errors: list[str] = []
+    for column in source.columns:
+        present = column.name in headers
+        x = f"t.{column.name}" if present else "CAST(NULL AS VARCHAR)"
+        header = headers.get(column.name, column.headers[0])
+        for name, value, failure in _value_and_failure(column, x, delimiter):
+            values.append(f"{value} AS {name}")
+            if failure:
+                problem = "coalesce(orgnr.error, 'could not be checked; deliver it again')" if column.kind is Kind.ORGNR else sql_literal(_PROBLEMS[column.kind][1])
+                rule = "organisation_number" if column.kind is Kind.ORGNR else _PROBLEMS[column.kind][0]
+                errors.append(_error_struct(failure, header, x, rule, problem, file_label))
+        if present and not column.nullable:
+            errors.append(
+                _error_struct(
+                    f"{x} IS NULL", header, x, "required_value",
+                    sql_literal("is empty, but the column is required; fill it in and deliver the file again"), file_label,
+                )
+            )
+    orgnr_join = ""
+    orgnr_column = next((c for c in source.columns if c.kind is Kind.ORGNR), None)
+    if orgnr_column is not None:
+        orgnr_join = f"LEFT JOIN orgnr_lookup orgnr ON orgnr.raw_value = t.{orgnr_column.name}"
+    error_list = ", ".join(errors) if errors else ""
+    return f"""
+        SELECT {", ".join(values)},
+            list_filter([{error_list}], e -> e IS NOT NULL) AS _errors
+        FROM (SELECT d._line, {trimmed} FROM {delivery_table} d) t
+        {orgnr_join}
+    """
+
+
+def _error_struct(condition: str, header: str, x: str, rule: str, problem: str, file_label: str) -> str:
+    message = (
+        f"{sql_literal(file_label + ', line ')} || t._line || "
+        f"{sql_literal(f', column {header!r}: ')} || coalesce('value ''' || {x} || '''', 'the value') "
+        f"|| ' ' || {problem}"
+    )
+    return (
+        f"CASE WHEN {condition} THEN struct_pack(column_name := {sql_literal(header)}, "
+        f"value := {x}, rule := {sql_literal(rule)}, message := {message}) END"
+    )

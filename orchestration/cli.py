@@ -1,0 +1,163 @@
+"""The ``followup`` command line: run the nightly job, make a sample region, query the warehouse.
+
+Exit codes:
+  0  success
+  1  the run failed (the published warehouse is unchanged)
+  2  bad invocation or missing input (landing folder, published warehouse)
+  3  the run completed, but one or more delivered files were rejected whole
+  4  the SQL query failed
+"""
+
+import argparse
+import contextlib
+import os
+import re
+import sys
+import warnings
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REJECTIONS, EXIT_QUERY = 0, 1, 2, 3, 4
+DEFAULT_LANDING = Path("data/sample/landing")
+DEFAULT_WAREHOUSE = Path("warehouse")
+
+DAGSTER_YAML = """\
+# Written by `followup run`: a local instance with SQLite storage in this folder.
+# DuckDB-writing assets share the pool "duckdb": one writer at a time, across runs.
+concurrency:
+  pools:
+    default_limit: 1
+telemetry:
+  enabled: false
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="followup", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="one full nightly run through the Dagster job, in-process")
+    run.add_argument("--landing", type=Path, default=DEFAULT_LANDING, help="landing folder (default: %(default)s)")
+    run.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE, help="warehouse folder (default: %(default)s)")
+
+    sample = commands.add_parser("sample", help="write a synthetic region in the landing format")
+    sample.add_argument("--out", type=Path, required=True, help="landing folder to write")
+    sample.add_argument("--firms", type=int, default=None, help="number of firms (default 20000)")
+    sample.add_argument("--seed", type=int, default=None, help="random seed (default 2020)")
+
+    sql = commands.add_parser("sql", help="query the published warehouse, read-only")
+    sql.add_argument("query", help="a SQL query, e.g. \"select * from marts.rpt_cohort_summary\"")
+    sql.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE, help="warehouse folder (default: %(default)s)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = {"run": run_command, "sample": sample_command, "sql": sql_command}[args.command]
+    return handler(args)
+
+
+def sample_command(args: argparse.Namespace) -> int:
+    from ingest.sample_region import DEFAULT_FIRMS, DEFAULT_SEED, generate
+
+    manifest = generate(args.out, args.firms or DEFAULT_FIRMS, DEFAULT_SEED if args.seed is None else args.seed)
+    print(f"wrote a sample region of {manifest['n_firms']} firms (seed {manifest['seed']}) to {args.out}")
+    return EXIT_OK
+
+
+def sql_command(args: argparse.Namespace) -> int:
+    import duckdb
+
+    published = args.warehouse / "followup.duckdb"
+    if not published.exists():
+        print(f"error: no published warehouse at {published}; run `followup run` first.", file=sys.stderr)
+        return EXIT_USAGE
+    with duckdb.connect(str(published), read_only=True) as con:
+        try:
+            print_table(con.sql(args.query))
+        except duckdb.Error as exc:
+            print(f"error: the query failed: {exc}", file=sys.stderr)
+            return EXIT_QUERY
+    return EXIT_OK
+
+
+def print_table(relation) -> None:
+    if relation is None:  # a statement without a result
+        return
+    frame = relation.df()
+    import pandas as pd
+
+    with pd.option_context("display.max_rows", 500, "display.max_columns", 50, "display.width", 250):
+        print(frame.to_string(index=False))
+
+
+def prepare_environment(landing: Path, warehouse: Path) -> None:
+    """Point Dagster, the resources and dbt at the same folders before definitions load."""
+    from orchestration.defs.resources import LANDING_ENV, WAREHOUSE_ENV
+
+    os.environ[LANDING_ENV] = str(landing.resolve())
+    os.environ[WAREHOUSE_ENV] = str(warehouse.resolve())
+    if not os.environ.get("DAGSTER_HOME"):
+        home = warehouse.resolve() / ".dagster"
+        home.mkdir(parents=True, exist_ok=True)
+        os.environ["DAGSTER_HOME"] = str(home)
+    config = Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    if not args.landing.is_dir():
+        print(
+            f"error: the landing folder {args.landing} does not exist. Point --landing at the folder with "
+            "participants/, bisnode/, baselines/, markets/ and targets/, or create a sample region with "
+            f"`followup sample --out {args.landing}`.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    prepare_environment(args.landing, args.warehouse)
+    result = execute_nightly()
+    if not result.success:
+        print(failure_paragraph(result), file=sys.stderr)
+        return EXIT_FAILED
+    from orchestration.run_summary import print_summary
+
+    return EXIT_REJECTIONS if print_summary(result, args.warehouse) else EXIT_OK
+
+
+def execute_nightly():
+    """Execute the scheduled nightly job in-process, on the instance under DAGSTER_HOME."""
+    warnings.filterwarnings("ignore")
+    import dagster as dg
+
+    from orchestration.definitions import defs
+    from orchestration.defs.resources import WAREHOUSE_ENV
+
+    # Step output (dbt's log lines among it) goes to a log file; the terminal gets the summary.
+    log_dir = Path(os.environ[WAREHOUSE_ENV]) / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with dg.DagsterInstance.get() as instance, (log_dir / "last_run.log").open("w") as log, contextlib.redirect_stdout(log):
+        return defs.resolve_job_def("nightly").execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+        )
+
+
+def failure_paragraph(result) -> str:
+    failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    if not failures:
+        return f"The nightly run {result.run_id} failed before any step ran; see `make dev` for its log."
+    event = failures[0]
+    error = event.step_failure_data.error
+    cause = error.cause.message.strip() if error and error.cause else ""
+    message = (error.message.strip() if error else "unknown error") + (f" Caused by: {cause}" if cause else "")
+    message = re.sub(r"\x1b\[[0-9;]*m", "", message)
+    return (
+        f"The nightly run failed at step '{event.step_key}': {message} "
+        "The published warehouse was left unchanged. Correct the file or model named above and run again; "
+        f"the full log is run {result.run_id} in the Dagster UI (`make dev`)."
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,14 @@
+"""The code location: every module under defs/ contributes its piece."""
+
+import dagster as dg
+
+from orchestration.defs import dbt_assets, ingest_assets, publish_assets, resources, schedules, sensors
+
+defs = dg.Definitions.merge(
+    resources.resources(),
+    ingest_assets.defs(),
+    dbt_assets.defs(),
+    publish_assets.defs(),
+    schedules.defs(),
+    sensors.defs(),
+)

@@ -1,0 +1,48 @@
+"""One asset per landing source: its delivered files, typed, into ``raw.<source>``."""
+
+
+import dagster as dg
+
+from ingest.contracts import SOURCES, Source
+from ingest.load import OUTCOME_REJECTED, load_source
+from orchestration.defs.resources import WarehouseResource
+
+DUCKDB_POOL = "duckdb"
+
+
+def build_source_asset(source: Source) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=f"raw_{source.name}",
+        group_name="ingest",
+        pool=DUCKDB_POOL,
+        kinds={"duckdb", "python"},
+        description=f"Every delivered file in landing/{source.name}/, typed into raw.{source.name}; "
+        "rows that fail parsing go to audit.quarantine with a reason.",
+    )
+    def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        with warehouse.connect_work() as con:
+            results = load_source(
+                con, source, warehouse.landing_path, context.run_id, warehouse.pseudonym_secret()
+            )
+        for result in results:
+            log = context.log.warning if result.outcome == OUTCOME_REJECTED or result.message else context.log.info
+            log(f"{result.path.name}: {result.outcome}, {result.rows_read} read, "
+                f"{result.rows_loaded} loaded, {result.rows_quarantined} quarantined. {result.message}")
+        return dg.MaterializeResult(
+            metadata={
+                "files": len(results),
+                "rows_read": sum(r.rows_read for r in results),
+                "rows_loaded": sum(r.rows_loaded for r in results),
+                "rows_quarantined": sum(r.rows_quarantined for r in results),
+                "files_rejected": dg.MetadataValue.json(
+                    [{"file": str(r.path), "reason": r.message} for r in results if r.outcome == OUTCOME_REJECTED]
+                ),
+            }
+        )
+
+    return _asset
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(assets=[build_source_asset(s) for s in SOURCES.values()])

@@ -1,0 +1,35 @@
+"""The last step of a night: publish the tested working database for analysts."""
+
+
+import dagster as dg
+
+from orchestration.defs.dbt_assets import followup_dbt_models
+from orchestration.defs.ingest_assets import DUCKDB_POOL
+from orchestration.defs.resources import WarehouseResource
+from warehouse.publish import ANALYST_SCHEMAS, RESTRICTED_SCHEMAS, publish
+
+RESTRICTED_FILE = "identifiers.duckdb"
+
+
+@dg.asset(
+    group_name="publish",
+    pool=DUCKDB_POOL,
+    kinds={"duckdb"},
+    deps=list(followup_dbt_models.keys),
+    description="warehouse/followup.duckdb: marts, reference and audit, swapped in atomically "
+    "after dbt build (models and tests) succeeded. Identifiers go to restricted/identifiers.duckdb (0600).",
+)
+def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    restricted = publish(
+        warehouse.work_db_path, warehouse.warehouse_path / "restricted" / RESTRICTED_FILE, RESTRICTED_SCHEMAS, 0o600
+    )
+    path = publish(warehouse.work_db_path, warehouse.published_path, ANALYST_SCHEMAS)
+    context.log.info(f"published {path}; identifiers in {restricted}")
+    return dg.MaterializeResult(
+        metadata={"path": dg.MetadataValue.path(str(path)), "restricted_path": dg.MetadataValue.path(str(restricted))}
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(assets=[published_warehouse])

@@ -1,0 +1,83 @@
+"""Typed resources: where the landing folder and the warehouse are, and how DuckDB is opened.
+
+FOLLOWUP_WAREHOUSE_DIR names the warehouse directory for Dagster and for dbt's profiles.yml
+alike; the working database dbt builds into is ``<warehouse>/work/followup.duckdb``.
+"""
+
+
+import os
+import secrets
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from dagster_dbt import DbtCliResource
+
+from orchestration.defs.project import dbt_project
+
+WAREHOUSE_ENV = "FOLLOWUP_WAREHOUSE_DIR"
+LANDING_ENV = "FOLLOWUP_LANDING_DIR"
+PSEUDONYM_KEY_ENV = "FOLLOWUP_PSEUDONYM_KEY"
+PUBLISHED_NAME = "followup.duckdb"
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The landing folder a run reads and the warehouse directory it builds and publishes in."""
+
+    landing_dir: str
+    warehouse_dir: str
+    # Set deliberately: the nightly run must fit an ordinary 2-core machine.
+    duckdb_memory_limit: str = "6GB"
+    duckdb_threads: int = 2
+
+    @property
+    def landing_path(self) -> Path:
+        return Path(self.landing_dir).resolve()
+
+    @property
+    def warehouse_path(self) -> Path:
+        return Path(self.warehouse_dir).resolve()
+
+    @property
+    def work_db_path(self) -> Path:
+        return self.warehouse_path / "work" / PUBLISHED_NAME
+
+    @property
+    def published_path(self) -> Path:
+        return self.warehouse_path / PUBLISHED_NAME
+
+    def connect_work(self) -> duckdb.DuckDBPyConnection:
+        """Open the working database (never the published one) for writing."""
+        self.work_db_path.parent.mkdir(parents=True, exist_ok=True)
+        return duckdb.connect(
+            str(self.work_db_path),
+            config={"memory_limit": self.duckdb_memory_limit, "threads": self.duckdb_threads},
+        )
+
+    def pseudonym_secret(self) -> bytes:
+        """The key of the pseudonymous firm key: from the environment, or a file kept 0600.
+
+        The same key every night keeps firm keys stable; without it they cannot be reversed.
+        """
+        from_env = os.environ.get(PSEUDONYM_KEY_ENV)
+        if from_env:
+            return from_env.encode("utf-8")
+        key_file = self.warehouse_path / "restricted" / "pseudonym.key"
+        if not key_file.exists():
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as fh:
+                fh.write(secrets.token_hex(32))
+        return key_file.read_text().strip().encode("utf-8")
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    return dg.Definitions(
+        resources={
+            "warehouse": WarehouseResource(
+                landing_dir=dg.EnvVar(LANDING_ENV), warehouse_dir=dg.EnvVar(WAREHOUSE_ENV)
+            ),
+            "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=str(dbt_project.project_dir)),
+        }
+    )

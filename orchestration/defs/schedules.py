@@ -1,0 +1,22 @@
+"""The nightly job and its schedule: 02:00 Stockholm time, every night."""
+
+import dagster as dg
+
+nightly_job = dg.define_asset_job(
+    "nightly",
+    selection=dg.AssetSelection.all(),
+    description="Ingest every landing source, build and test the dbt models, publish the warehouse.",
+)
+
+nightly_schedule = dg.ScheduleDefinition(
+    name="nightly_at_two",
+    job=nightly_job,
+    cron_schedule="0 2 * * *",
+    execution_timezone="Europe/Stockholm",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(jobs=[nightly_job], schedules=[nightly_schedule])

@@ -1,0 +1,47 @@
+"""Shared fixtures: a small generated region and one full nightly run over it."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ingest.sample_region import generate
+
+SMALL_FIRMS = 3000
+SMALL_SEED = 7
+
+
+@pytest.fixture(scope="session")
+def small_region(tmp_path_factory) -> Path:
+    landing = tmp_path_factory.mktemp("region") / "landing"
+    generate(landing, SMALL_FIRMS, SMALL_SEED)
+    return landing
+
+
+def run_cli(*args: str) -> int:
+    from orchestration.cli import main
+
+    return main(list(args))
+
+
+@pytest.fixture(scope="session")
+def nightly_run(small_region, tmp_path_factory):
+    """One `followup run` on the small region, with its own warehouse and Dagster home."""
+    warehouse = tmp_path_factory.mktemp("warehouse")
+    saved = {k: os.environ.get(k) for k in ("DAGSTER_HOME", "FOLLOWUP_WAREHOUSE_DIR", "FOLLOWUP_LANDING_DIR")}
+    os.environ.pop("DAGSTER_HOME", None)
+    exit_code = run_cli("run", "--landing", str(small_region), "--warehouse", str(warehouse))
+    yield {"exit_code": exit_code, "warehouse": warehouse, "landing": small_region}
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture
+def landing_copy(small_region, tmp_path) -> Path:
+    target = tmp_path / "landing"
+    shutil.copytree(small_region, target)
+    return target

@@ -1,0 +1,70 @@
+"""Publish the working database: copy what analysts may see into a new file, then rename.
+
+The new file is complete and checkpointed before ``os.replace`` swaps it in, so a reader
+holding the published file open keeps its (old) snapshot and a new reader sees only the new
+one; nobody sees a half-built state, and a failed run leaves the published file untouched.
+Identifiers never enter the published file: the ``restricted`` schema is published into a
+separate file, readable by its owner only.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import duckdb
+
+ANALYST_SCHEMAS = ("marts", "reference", "audit")
+RESTRICTED_SCHEMAS = ("restricted",)
+# Quarantined values of these rules may be organisation numbers, i.e. personal numbers.
+_IDENTIFYING_RULES = ("organisation_number", "csv_structure")
+
+
+def publish(work_db: Path, published: Path, schemas: tuple[str, ...] = ANALYST_SCHEMAS, mode: int = 0o644) -> Path:
+    """Copy ``schemas`` of ``work_db`` into a fresh file and atomically rename it over ``published``."""
+    published.parent.mkdir(parents=True, exist_ok=True)
+    staging = published.with_name(f".{published.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with duckdb.connect(str(staging)) as con:
+            work_path = str(work_db).replace("'", "''")
+            con.execute(f"ATTACH '{work_path}' AS work (READ_ONLY)")
+            tables = con.execute(
+                "SELECT schema_name, table_name FROM duckdb_tables() "
+                "WHERE database_name = 'work' AND schema_name IN (SELECT unnest(?)) "
+                "ORDER BY schema_name, table_name",
+                [list(schemas)],
+            ).fetchall()
+            for schema, table in tables:
+                con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+                con.execute(f'CREATE TABLE "{schema}"."{table}" AS {_select(schema, table)}')
+            con.execute("DETACH work")
+            con.execute("CHECKPOINT")
+        os.chmod(staging, mode)
+        _fsync(staging)
+        os.replace(staging, published)
+        _fsync(published.parent)
+    finally:
+        staging.unlink(missing_ok=True)
+    return published
+
+
+def _select(schema: str, table: str) -> str:
+    source = f'work."{schema}"."{table}"'
+    if (schema, table) == ("audit", "quarantine"):
+        rules = ", ".join(f"'{r}'" for r in _IDENTIFYING_RULES)
+        return (
+            f"SELECT * REPLACE ("
+            f"CASE WHEN rule IN ({rules}) THEN '[redacted]' ELSE value END AS value, "
+            f"CASE WHEN rule IN ({rules}) THEN replace(message, value, '[redacted]') ELSE message END AS message"
+            f") FROM {source}"
+        )
+    return f"SELECT * FROM {source}"
+
+
+def _fsync(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
