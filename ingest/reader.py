@@ -207,7 +207,12 @@ def _sniff_header(path: Path, head_lines: list[str], source: Source):
 
 
 def _malformed(line: int, cells: list[str], column_idx: int, error_type: str, csv_line: str) -> MalformedRow:
-    column = cells[column_idx - 1].strip() if 0 < column_idx <= len(cells) else "(whole row)"
+    if 0 < column_idx <= len(cells):
+        column = cells[column_idx - 1].strip()
+    elif column_idx > len(cells):
+        column = f"field {column_idx}, after the last column '{cells[-1].strip()}'"
+    else:
+        column = "(whole row)"
     problem = {
         "TOO MANY COLUMNS": f"has more fields than the header's {len(cells)} columns",
         "MISSING COLUMNS": f"has fewer fields than the header's {len(cells)} columns",

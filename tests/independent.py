@@ -1,0 +1,75 @@
+"""Independent recomputation of the marts from the landing files, in plain pandas.
+
+Shares nothing with the warehouse's SQL: pandas reads the files with their known dialects,
+and organisation numbers go through the Python reference normaliser.
+"""
+
+import codecs
+from pathlib import Path
+
+import pandas as pd
+
+from ingest.orgnr import InvalidOrgNr, normalise
+
+
+def _org(text: str) -> str | None:
+    try:
+        return normalise(text).digits
+    except InvalidOrgNr:
+        return None
+
+
+def read_any(path: Path) -> pd.DataFrame:
+    if path.suffix == ".xlsx":
+        return pd.read_excel(path, dtype=str)
+    raw = path.read_bytes()
+    if raw.startswith(codecs.BOM_UTF8):
+        encoding = "utf-8-sig"
+    else:
+        try:
+            raw.decode("utf-8")
+            encoding = "utf-8"
+        except UnicodeDecodeError:
+            encoding = "cp1252"
+    first_line = raw.split(b"\n", 1)[0]
+    sep = ";" if first_line.count(b";") > first_line.count(b",") else ","
+    return pd.read_csv(path, sep=sep, dtype=str, encoding=encoding, keep_default_na=False)
+
+
+def memberships(landing: Path) -> pd.DataFrame:
+    parts = pd.concat([read_any(p) for p in sorted((landing / "participants").iterdir())], ignore_index=True)
+    parts["org"] = parts["Organisationsnummer"].map(_org)
+    parts["cohort_year"] = parts["Kohort"].astype(int)
+    return parts.rename(columns={"Program": "program"})[["org", "program", "cohort_year"]].drop_duplicates()
+
+
+def firm_years(landing: Path) -> pd.DataFrame:
+    frames = [
+        pd.read_csv(p, sep=";", decimal=",", encoding="utf-8-sig", dtype={"Org.nr": str, "Kommunkod": str, "SNI-kod": str})
+        for p in sorted((landing / "bisnode").glob("*.csv"))
+    ]
+    bis = pd.concat(frames, ignore_index=True)
+    bis["org"] = bis["Org.nr"].map(_org)
+    bis = bis.drop_duplicates(["org", "Bokslutsår"], keep="last")
+    return bis.rename(columns={"Bokslutsår": "year", "Nettoomsättning (tkr)": "turnover", "Antal anställda": "employees"})
+
+
+def cohort_summary(landing: Path) -> pd.DataFrame:
+    """Per cohort: n firms, follow-up-year sums, and change from the base year over firms in both."""
+    members = memberships(landing)
+    years = firm_years(landing)
+    followup = int(years["year"].max())
+    by_year = years.set_index(["org", "year"])[["turnover", "employees"]]
+    rows = []
+    for (program, cohort), group in members.groupby(["program", "cohort_year"]):
+        base = by_year.reindex(pd.MultiIndex.from_arrays([group["org"], [cohort - 1] * len(group)]))
+        late = by_year.reindex(pd.MultiIndex.from_arrays([group["org"], [followup] * len(group)]))
+        both = base["turnover"].notna().to_numpy() & late["turnover"].notna().to_numpy()
+        base_sum = base["turnover"].to_numpy()[both].sum()
+        late_sum = late["turnover"].to_numpy()[both].sum()
+        rows.append({
+            "program": program, "cohort_year": cohort, "n_firms": len(group),
+            "turnover_sum_tkr": late["turnover"].sum(), "employees_sum": late["employees"].sum(),
+            "turnover_change_pct": 100 * (late_sum - base_sum) / base_sum, "n_firms_turnover_change": int(both.sum()),
+        })
+    return pd.DataFrame(rows)

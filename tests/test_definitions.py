@@ -1,0 +1,49 @@
+"""The Dagster definitions load, with the job, the 02:00 schedule and the landing sensor."""
+
+import dagster as dg
+
+from orchestration.defs.dbt_assets import dbt_build_args
+from orchestration.defs.sensors import landing_fingerprint
+
+
+def test_definitions_load_with_job_schedule_and_sensor():
+    from orchestration.definitions import defs
+
+    job = defs.resolve_job_def("nightly")
+    schedule = defs.resolve_schedule_def("nightly_at_two")
+    assert schedule.cron_schedule == "0 2 * * *"
+    assert schedule.execution_timezone == "Europe/Stockholm"
+    assert schedule.job_name == job.name
+    assert defs.resolve_sensor_def("landing_sensor").job_name == job.name
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    for source in ("participants", "bisnode", "baselines", "markets", "targets"):
+        assert f"raw_{source}" in keys
+    assert {"marts/rpt_cohort_summary", "marts/dim_firm", "marts/fct_firm_year", "marts/dim_cohort", "published_warehouse"} <= keys
+
+
+def test_dbt_sources_hang_off_the_ingest_assets():
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    upstream = graph.get(dg.AssetKey(["staging", "stg_bisnode__financials"])).parent_keys
+    assert dg.AssetKey("raw_bisnode") in upstream
+
+
+def test_dbt_tests_become_asset_checks():
+    from orchestration.definitions import defs
+
+    checks = defs.resolve_asset_graph().asset_check_keys
+    assert any(c.asset_key == dg.AssetKey(["marts", "dim_firm"]) and "unique" in c.name for c in checks)
+
+
+def test_dbt_build_args_stop_at_the_first_failure():
+    assert dbt_build_args() == ["build", "--fail-fast"]
+
+
+def test_landing_fingerprint_changes_when_a_file_lands(tmp_path):
+    (tmp_path / "participants").mkdir()
+    empty = landing_fingerprint(tmp_path)
+    (tmp_path / "participants" / "new.csv").write_text("Organisationsnummer;Program;Kohort\n")
+    assert landing_fingerprint(tmp_path) != empty
+    (tmp_path / "participants" / ".hidden").write_text("ignored")
+    assert landing_fingerprint(tmp_path) == landing_fingerprint(tmp_path)

@@ -1,0 +1,132 @@
+"""A full `followup run` on a small generated region, checked against independent pandas."""
+
+import hashlib
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import run_cli
+from tests.independent import cohort_summary
+
+
+def published(run) -> Path:
+    return run["warehouse"] / "followup.duckdb"
+
+
+def test_run_succeeds_and_publishes(nightly_run):
+    assert nightly_run["exit_code"] == 0
+    assert published(nightly_run).exists()
+
+
+def test_cohort_summary_matches_an_independent_computation(nightly_run):
+    expected = cohort_summary(nightly_run["landing"]).set_index(["program", "cohort_year"])
+    with duckdb.connect(str(published(nightly_run)), read_only=True) as con:
+        actual = con.execute("SELECT * FROM marts.rpt_cohort_summary WHERE NOT is_all_cohorts").df()
+        overall = con.execute("SELECT * FROM marts.rpt_cohort_summary WHERE is_all_cohorts").df().iloc[0]
+    actual = actual.set_index(["program", "cohort_year"])
+    assert sorted(actual.index) == sorted(expected.index)
+    for key, row in expected.iterrows():
+        got = actual.loc[key]
+        assert got["n_firms"] == row["n_firms"], key
+        assert got["n_firms_turnover_change"] == row["n_firms_turnover_change"], key
+        assert got["turnover_sum_tkr"] == pytest.approx(row["turnover_sum_tkr"], abs=1), key
+        assert got["employees_sum"] == pytest.approx(row["employees_sum"], abs=1), key
+        assert got["turnover_change_pct"] == pytest.approx(row["turnover_change_pct"], abs=0.05), key
+    assert overall["n_firms"] == expected["n_firms"].sum()
+
+
+def test_every_row_read_is_loaded_or_quarantined(nightly_run):
+    with duckdb.connect(str(published(nightly_run)), read_only=True) as con:
+        broken = con.execute(
+            "SELECT path FROM audit.loads WHERE rows_read <> rows_loaded + rows_quarantined"
+        ).fetchall()
+        files = con.execute("SELECT count(*) FROM audit.loads").fetchone()[0]
+    landed = [p for p in nightly_run["landing"].rglob("*") if p.suffix in (".csv", ".xlsx")]
+    assert broken == [] and files == len(landed)
+
+
+def test_published_file_holds_no_identifiers(nightly_run):
+    restricted = nightly_run["warehouse"] / "restricted" / "identifiers.duckdb"
+    with duckdb.connect(str(restricted), read_only=True) as con:
+        numbers = {r[0] for r in con.execute("SELECT org_nr FROM restricted.firm_identity").fetchall()}
+    assert len(numbers) > 1000
+    assert stat.S_IMODE(restricted.stat().st_mode) == 0o600
+    with duckdb.connect(str(published(nightly_run)), read_only=True) as con:
+        schemas = {r[0] for r in con.execute("SELECT DISTINCT schema_name FROM duckdb_tables()").fetchall()}
+        text_columns = con.execute(
+            "SELECT schema_name, table_name, column_name FROM duckdb_columns() WHERE data_type = 'VARCHAR'"
+        ).fetchall()
+        leaked = []
+        for schema, table, column in text_columns:
+            values = {r[0] for r in con.execute(f'SELECT DISTINCT "{column}" FROM "{schema}"."{table}"').fetchall()}
+            leaked += [(schema, table, column)] if values & numbers else []
+    assert "restricted" not in schemas and "raw" not in schemas
+    assert leaked == []
+
+
+def test_sql_command_reads_the_published_file(nightly_run, capsys):
+    assert run_cli("sql", "select count(*) as n from marts.rpt_cohort_summary", "--warehouse", str(nightly_run["warehouse"])) == 0
+    assert "n" in capsys.readouterr().out
+    assert run_cli("sql", "select * from no_such_table", "--warehouse", str(nightly_run["warehouse"])) == 4
+
+
+def _landing_digest(landing: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(landing.rglob("*")):
+        digest.update(str(path.relative_to(landing)).encode())
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _marts(path: Path) -> dict:
+    with duckdb.connect(str(path), read_only=True) as con:
+        tables = con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' ORDER BY 1").fetchall()
+        return {t: con.execute(f"SELECT * FROM marts.{t} ORDER BY ALL").fetchall() for (t,) in tables}
+
+
+def test_second_run_with_a_reader_connected_publishes_the_same_result(nightly_run):
+    before = _marts(published(nightly_run))
+    landing_before = _landing_digest(nightly_run["landing"])
+    reader = duckdb.connect(str(published(nightly_run)), read_only=True)
+    try:
+        count_before = reader.execute("SELECT count(*) FROM marts.fct_firm_year").fetchone()
+        assert run_cli("run", "--landing", str(nightly_run["landing"]), "--warehouse", str(nightly_run["warehouse"])) == 0
+        # The open session is neither blocked nor broken: it keeps its consistent snapshot.
+        assert reader.execute("SELECT count(*) FROM marts.fct_firm_year").fetchone() == count_before
+    finally:
+        reader.close()
+    assert _marts(published(nightly_run)) == before
+    assert _landing_digest(nightly_run["landing"]) == landing_before
+
+
+def test_failed_run_leaves_the_published_warehouse_untouched(nightly_run, capsys):
+    """Another process holding the working database makes the run fail; nothing is published."""
+    work_db = nightly_run["warehouse"] / "work" / "followup.duckdb"
+    before = published(nightly_run).read_bytes()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(work_db)!r}); print('held', flush=True); time.sleep(120)"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        code = run_cli("run", "--landing", str(nightly_run["landing"]), "--warehouse", str(nightly_run["warehouse"]))
+    finally:
+        holder.kill()
+        holder.wait()
+    assert code == 1
+    message = capsys.readouterr().err
+    assert "failed at step 'raw_" in message and "unchanged" in message
+    assert published(nightly_run).read_bytes() == before
+    with duckdb.connect(str(published(nightly_run)), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM marts.rpt_cohort_summary").fetchone()[0] > 0
+
+
+def test_missing_landing_folder_is_a_usage_error(tmp_path, capsys):
+    assert run_cli("run", "--landing", str(tmp_path / "nope"), "--warehouse", str(tmp_path / "wh")) == 2
+    assert "followup sample" in capsys.readouterr().err

@@ -1,0 +1,115 @@
+"""Each reader on each format variant: delimiter, encoding, decimal mark, Excel, title rows."""
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from ingest.contracts import BISNODE, PARTICIPANTS
+from ingest.load import OUTCOME_QUARANTINED, OUTCOME_REJECTED, load_source
+from ingest.reader import FileRejected, read_delivery
+
+VALID = "556677-8899"
+BISNODE_HEADER = "Org.nr;Företagsnamn;Bokslutsår;Nettoomsättning (tkr);Exportomsättning (tkr);Antal anställda;Kommunkod;SNI-kod;Registreringsdatum;Bolagsform"
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def load(tmp_path: Path, source=BISNODE):
+    con = duckdb.connect()
+    results = load_source(con, source, tmp_path, "test-load", b"key")
+    return con, results
+
+
+def test_semicolon_utf8_bom_with_decimal_commas(tmp_path):
+    write(tmp_path / "bisnode" / "a.csv",
+          f"{BISNODE_HEADER}\n{VALID};Åkeri AB;2019;1 234,5;;3,5;1480;49410;2001-05-02;AB\n", "utf-8-sig")
+    con, results = load(tmp_path)
+    assert results[0].outcome == "loaded"
+    row = con.execute("SELECT net_turnover_tkr, export_turnover_tkr, employees, company_name FROM raw.bisnode").fetchone()
+    assert row == (1234.5, None, 3.5, "Åkeri AB")
+
+
+def test_comma_file_with_thousands_separators_and_quotes(tmp_path):
+    header = BISNODE_HEADER.replace(";", ",")
+    write(tmp_path / "bisnode" / "a.csv",
+          f'{header}\n{VALID},"Bygg, AB",2019,"1,234,567.5",12.5,"1,200",1480,41200,2001-05-02,AB\n')
+    con, _ = load(tmp_path)
+    row = con.execute("SELECT net_turnover_tkr, export_turnover_tkr, employees, company_name FROM raw.bisnode").fetchone()
+    assert row == (1234567.5, 12.5, 1200.0, "Bygg, AB")
+
+
+def test_windows_1252_with_swedish_letters(tmp_path):
+    write(tmp_path / "participants" / "p.csv",
+          f"Organisationsnummer;Foretagsnamn;Program;Kohort\n{VALID};Smörgås & Älg AB;Gå globalt;2016\n", "cp1252")
+    con, results = load(tmp_path, PARTICIPANTS)
+    assert results[0].outcome == "loaded"
+    assert con.execute("SELECT company_name, program FROM raw.participants").fetchone() == ("Smörgås & Älg AB", "Gå globalt")
+
+
+def test_title_rows_and_header_in_other_case_and_spacing(tmp_path):
+    write(tmp_path / "participants" / "p.csv",
+          "Deltagarlista Gå globalt 2016;;;\n;;;\n  ORGANISATIONSNUMMER ; Program ;KOHORT;  Ledning_Kon\n"
+          f"{VALID};Gå globalt;2016;kvinna\n")
+    con, results = load(tmp_path, PARTICIPANTS)
+    assert results[0].outcome == "loaded"
+    assert con.execute("SELECT cohort_year, leader_gender, _line FROM raw.participants").fetchone() == (2016, "kvinna", 4)
+
+
+def test_excel_participant_list_with_title_row(tmp_path):
+    folder = tmp_path / "participants"
+    folder.mkdir()
+    frame = pd.DataFrame([["Deltagare 2018", None, None], ["Organisationsnummer", "Program", "Kohort"],
+                          [VALID, "Gå globalt", 2018], ["16" + VALID, "Exportboost", 2019]])
+    frame.to_excel(folder / "list.xlsx", header=False, index=False)
+    con, results = load(tmp_path, PARTICIPANTS)
+    assert results[0].outcome == "loaded"
+    rows = con.execute("SELECT org_nr, program, cohort_year, _line FROM raw.participants ORDER BY _line").fetchall()
+    assert rows == [("5566778899", "Gå globalt", 2018, 3), ("5566778899", "Exportboost", 2019, 4)]
+
+
+def test_missing_required_column_rejects_the_file_naming_the_column(tmp_path):
+    path = write(tmp_path / "participants" / "p.csv", f"Organisationsnummer;Program\n{VALID};Gå globalt\n")
+    with pytest.raises(FileRejected) as caught:
+        read_delivery(duckdb.connect(), path, PARTICIPANTS, "t")
+    assert "kohort" in str(caught.value) and str(path) in str(caught.value)
+
+
+def test_empty_file_is_rejected_and_accounted(tmp_path):
+    write(tmp_path / "participants" / "empty.csv", "")
+    con, results = load(tmp_path, PARTICIPANTS)
+    assert results[0].outcome == OUTCOME_REJECTED and "empty" in results[0].message
+    assert con.execute("SELECT outcome FROM audit.loads").fetchone() == (OUTCOME_REJECTED,)
+
+
+def test_bad_rows_are_quarantined_with_file_line_column_and_reason(tmp_path):
+    path = write(tmp_path / "participants" / "p.csv",
+                 "Organisationsnummer;Program;Kohort\n"
+                 f"{VALID};Gå globalt;2016\n"      # line 2: fine
+                 "556677-8898;Gå globalt;2016\n"   # line 3: Luhn
+                 f"{VALID};Gå globalt;2019/20\n"   # line 4: year
+                 f"{VALID};Gå globalt;2016;extra\n"  # line 5: too many fields
+                 f"{VALID};Exportboost;2017\n")    # line 6: fine
+    con, results = load(tmp_path, PARTICIPANTS)
+    result = results[0]
+    assert result.outcome == OUTCOME_QUARANTINED
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (5, 2, 3)
+    quarantine = con.execute("SELECT line, column_name, value, rule, message FROM audit.quarantine ORDER BY line").fetchall()
+    assert [(q[0], q[1], q[3]) for q in quarantine] == [
+        (3, "Organisationsnummer", "organisation_number"), (4, "Kohort", "year"),
+        (5, "field 4, after the last column 'Kohort'", "csv_structure"),
+    ]
+    for line, column, value, _, message in quarantine:
+        assert str(path) in message and f"line {line}" in message and column in message
+    assert con.execute("SELECT list(_line ORDER BY _line) FROM raw.participants").fetchone()[0] == [2, 6]
+
+
+def test_sole_trader_numbers_are_loaded_and_flagged(tmp_path):
+    write(tmp_path / "participants" / "p.csv", "Organisationsnummer;Program;Kohort\n811218-9876;Exportboost;2017\n")
+    con, _ = load(tmp_path, PARTICIPANTS)
+    assert con.execute("SELECT org_nr, is_sole_trader FROM raw.participants").fetchone() == ("8112189876", True)
