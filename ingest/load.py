@@ -1,13 +1,26 @@
-"""Load every delivered file of one source into ``raw.<source>``; quarantine what fails.
+"""Load the new deliveries of one source into ``raw.<source>``; account for every row.
 
-Every row that arrived ends up either in ``raw.<source>`` or in ``audit.quarantine`` with
-file, line, column, value, rule and message. Every file gets one row in ``audit.loads``.
-A file that cannot be read at all is rejected whole, with its reason in ``audit.loads``.
+A delivered file has exactly one of three outcomes:
+
+1. ``loaded``: every row passed;
+2. ``loaded_with_quarantine``: rows that broke a row-level rule are in ``audit.quarantine``
+   with file, line, column, value, rule and a message a person can act on; the rest loaded;
+3. ``rejected``: the file as a whole is unusable (unreadable, missing columns, empty,
+   truncated, or too many bad rows). Nothing from it loads; a copy and a ``.reason.txt``
+   go to ``landing/rejected/``.
+
+``audit.loads`` holds one row per delivered file (rows read = loaded + quarantined). Files
+are identified by sha256: a file already processed is not read again, and the same content
+under another name loads once. Every delivered file is archived, content-addressed, under
+``landing/archive/``. Deliveries accumulate in ``raw``: a later delivery of the same
+natural key supersedes the earlier rows (``audit.superseded_rows`` shows which).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,6 +28,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from expectations.suites import NATURAL_KEYS
+from expectations.validate import failing_rows, validate_table
 from ingest.contracts import Kind, Source
 from ingest.orgnr import LUHN_PROBLEM, ORGNR_SQL_MACROS, check_candidates
 from ingest.reader import CSV_SUFFIXES, EXCEL_SUFFIXES, Delivery, FileRejected, read_delivery
@@ -22,25 +37,46 @@ from ingest.typing import LINEAGE_COLUMNS, PARSE_NUMBER_MACRO, raw_columns, sql_
 
 AUDIT_DDL = """
 CREATE SCHEMA IF NOT EXISTS audit;
+CREATE SCHEMA IF NOT EXISTS raw;
+CREATE SCHEMA IF NOT EXISTS ingest_state;
 CREATE TABLE IF NOT EXISTS audit.loads (
     load_id VARCHAR, source VARCHAR, path VARCHAR, sha256 VARCHAR, size_bytes BIGINT,
-    received_at TIMESTAMPTZ, processed_at TIMESTAMPTZ, outcome VARCHAR,
+    received_at TIMESTAMPTZ, processed_at TIMESTAMPTZ, outcome VARCHAR, delivery_seq INTEGER,
     rows_read BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT, message VARCHAR
-);
-CREATE SCHEMA IF NOT EXISTS ingest_state;
-CREATE TABLE IF NOT EXISTS ingest_state.org_numbers (
-    key_id VARCHAR, org_nr VARCHAR, passes_luhn BOOLEAN, is_sole_trader BOOLEAN, firm_key VARCHAR,
-    PRIMARY KEY (key_id, org_nr)
 );
 CREATE TABLE IF NOT EXISTS audit.quarantine (
     load_id VARCHAR, source VARCHAR, file VARCHAR, line INTEGER, column_name VARCHAR,
     value VARCHAR, rule VARCHAR, message VARCHAR
+);
+CREATE TABLE IF NOT EXISTS audit.validation_results (
+    load_id VARCHAR, source VARCHAR, file VARCHAR, sha256 VARCHAR, expectation VARCHAR,
+    column_name VARCHAR, severity VARCHAR, success BOOLEAN, element_count BIGINT,
+    unexpected_count BIGINT, advice VARCHAR
+);
+CREATE TABLE IF NOT EXISTS audit.superseded_rows (
+    load_id VARCHAR, source VARCHAR, natural_key VARCHAR, file VARCHAR, line INTEGER,
+    delivery_seq INTEGER, superseded_by_file VARCHAR, superseded_by_line INTEGER,
+    superseded_by_seq INTEGER
+);
+CREATE TABLE IF NOT EXISTS ingest_state.org_numbers (
+    key_id VARCHAR, org_nr VARCHAR, passes_luhn BOOLEAN, is_sole_trader BOOLEAN, firm_key VARCHAR,
+    PRIMARY KEY (key_id, org_nr)
 );
 """
 
 OUTCOME_LOADED = "loaded"
 OUTCOME_QUARANTINED = "loaded_with_quarantine"
 OUTCOME_REJECTED = "rejected"
+OUTCOME_DUPLICATE = "duplicate"
+DELIVERY_COLUMNS = [("_file_sha256", "VARCHAR"), ("_delivery_seq", "INTEGER")]
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    # A file with a larger share of bad rows is rejected whole: it is likely the wrong file.
+    max_quarantine_share: float = 0.5
+    # Copy each delivery to landing/archive/ and rejected ones to landing/rejected/.
+    keep_copies: bool = True
 
 
 @dataclass(frozen=True)
@@ -54,15 +90,16 @@ class FileResult:
 
 
 def delivered_files(landing_dir: Path, source: Source) -> list[Path]:
-    """The source's files in delivery order (name), ignoring hidden files and subfolders."""
+    """The source's files in delivery order (modification time, then name)."""
     folder = landing_dir / source.name
     if not folder.is_dir():
         return []
     suffixes = CSV_SUFFIXES + EXCEL_SUFFIXES
-    return sorted(
+    files = [
         p for p in folder.iterdir()
         if p.is_file() and not p.name.startswith((".", "~$")) and p.suffix.lower() in suffixes
-    )
+    ]
+    return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
 
 
 def sha256_of(path: Path) -> str:
@@ -74,45 +111,60 @@ def sha256_of(path: Path) -> str:
 
 
 def load_source(
-    con: duckdb.DuckDBPyConnection, source: Source, landing_dir: Path, load_id: str, secret: bytes
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    landing_dir: Path,
+    load_id: str,
+    secret: bytes,
+    settings: LoadSettings = LoadSettings(),
 ) -> list[FileResult]:
-    """Replace ``raw.<source>`` with the typed rows of every delivered file."""
+    """Load every file of ``source`` not processed before; return what happened to each."""
     con.execute(AUDIT_DDL)
     con.execute(PARSE_NUMBER_MACRO)
     con.execute(ORGNR_SQL_MACROS)
-    columns = raw_columns(source) + LINEAGE_COLUMNS
-    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute(f"DROP TABLE IF EXISTS raw.{source.name}")
-        con.execute(
-            f"CREATE TABLE raw.{source.name} ({', '.join(f'{n} {t}' for n, t in columns)})"
-        )
-        con.execute("DELETE FROM audit.loads WHERE source = ?", [source.name])
-        con.execute("DELETE FROM audit.quarantine WHERE source = ?", [source.name])
-        results = [
-            _load_file(con, source, path, load_id, secret, index)
-            for index, path in enumerate(delivered_files(landing_dir, source))
-        ]
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    columns = raw_columns(source) + LINEAGE_COLUMNS + DELIVERY_COLUMNS
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS raw.{source.name} ({', '.join(f'{n} {t}' for n, t in columns)})"
+    )
+    results = []
+    for index, path in enumerate(delivered_files(landing_dir, source)):
+        sha = sha256_of(path)
+        earlier = con.execute(
+            "SELECT path FROM audit.loads WHERE source = ? AND sha256 = ? ORDER BY processed_at", [source.name, sha]
+        ).fetchall()
+        if any(p == str(path) for (p,) in earlier):
+            continue  # processed on an earlier night
+        if settings.keep_copies:
+            _archive(landing_dir, path, sha)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            sequence = con.execute("SELECT coalesce(max(delivery_seq), 0) + 1 FROM audit.loads").fetchone()[0]
+            if earlier:
+                result = FileResult(path, OUTCOME_DUPLICATE, 0, 0, 0,
+                                    f"identical to {earlier[0][0]}, which was already processed; not loaded again")
+            else:
+                result = _load_file(con, source, path, sha, load_id, secret, index, sequence, settings)
+            loaded = result.outcome in (OUTCOME_LOADED, OUTCOME_QUARANTINED)
+            _record_load(con, source, path, sha, load_id, result, sequence if loaded else None)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        if result.outcome == OUTCOME_REJECTED and settings.keep_copies:
+            _set_aside(landing_dir, path, result.message)
+        results.append(result)
     return results
 
 
-def _load_file(
-    con: duckdb.DuckDBPyConnection, source: Source, path: Path, load_id: str, secret: bytes, index: int
-) -> FileResult:
-    received = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
+def _load_file(con, source: Source, path: Path, sha: str, load_id: str, secret: bytes, index: int,
+               sequence: int, settings: LoadSettings) -> FileResult:
     table = f"delivery_{source.name}_{index}"
     label = str(path)
     try:
         delivery = read_delivery(con, path, source, table)
+        _reject_if_incomplete(con, path, delivery)
     except FileRejected as rejected:
-        result = FileResult(path, OUTCOME_REJECTED, 0, 0, 0, str(rejected))
-        _record_load(con, source, path, load_id, received, result)
-        return result
+        return FileResult(path, OUTCOME_REJECTED, 0, 0, 0, str(rejected))
 
     if any(c.kind is Kind.ORGNR for c in source.columns):
         _build_orgnr_lookup(con, table, secret)
@@ -121,10 +173,32 @@ def _load_file(
         + typed_select(source, table, delivery.headers, delivery.delimiter, label)
     )
     names = [n for n, _ in raw_columns(source)]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_clean AS SELECT * FROM {table}_typed WHERE len(_errors) = 0")
+    results = validate_table(con, source.name, f"{table}_clean", names)
+    _record_validation(con, source, label, sha, load_id, results)
+    _flag_rule_failures(con, table, label, failing_rows(results))
+
+    rows_read, failed = con.execute(
+        f"SELECT count(*), count(*) FILTER (len(_errors) > 0) FROM {table}_typed"
+    ).fetchone()
+    rows_read += len(delivery.malformed)
+    quarantined = failed + len(delivery.malformed)
+    if rows_read and quarantined / rows_read > settings.max_quarantine_share:
+        examples = con.execute(
+            f"SELECT e.message FROM (SELECT unnest(_errors) AS e, _line FROM {table}_typed) ORDER BY _line LIMIT 3"
+        ).fetchall()
+        detail = "; ".join(m for (m,) in examples) or "; ".join(m.message for m in delivery.malformed[:3])
+        message = (
+            f"{label}: {quarantined} of {rows_read} rows break the rules (more than "
+            f"{settings.max_quarantine_share:.0%}), so the whole file was rejected as likely the wrong file or "
+            f"format. First problems: {detail}"
+        )
+        return FileResult(path, OUTCOME_REJECTED, 0, 0, 0, message)
+
     con.execute(
-        f"INSERT INTO raw.{source.name} SELECT {', '.join(names)}, ?, _line, ? "
+        f"INSERT INTO raw.{source.name} SELECT {', '.join(names)}, ?, _line, ?, ?, ? "
         f"FROM {table}_typed WHERE len(_errors) = 0 ORDER BY _line",
-        [label, load_id],
+        [label, load_id, sha, sequence],
     )
     con.execute(
         f"""
@@ -136,20 +210,85 @@ def _load_file(
         [load_id, source.name, label],
     )
     _quarantine_malformed(con, source, delivery, load_id, label)
-    loaded, failed = con.execute(
-        f"SELECT count(*) FILTER (len(_errors) = 0), count(*) FILTER (len(_errors) > 0) FROM {table}_typed"
-    ).fetchone()
-    quarantined = failed + len(delivery.malformed)
+    _record_superseded(con, source, load_id, sequence)
+    loaded = rows_read - quarantined
     outcome = OUTCOME_QUARANTINED if quarantined else OUTCOME_LOADED
-    message = "" if not quarantined else f"{quarantined} row(s) quarantined; see audit.quarantine"
+    notes = [f"{quarantined} row(s) quarantined; see audit.quarantine"] if quarantined else []
     if delivery.unknown_columns:
-        message = (message + "; " if message else "") + (
-            "unknown column(s) ignored: " + ", ".join(delivery.unknown_columns)
+        notes.append("unknown column(s) ignored: " + ", ".join(delivery.unknown_columns))
+    for name in (table, f"{table}_typed", f"{table}_clean"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+    return FileResult(path, outcome, rows_read, loaded, quarantined, "; ".join(notes))
+
+
+def _reject_if_incomplete(con, path: Path, delivery: Delivery) -> None:
+    """A header with no rows, or a last line cut off mid-row, means the file is not whole."""
+    rows = con.execute(f"SELECT count(*) FROM {delivery.table}").fetchone()[0]
+    if rows == 0 and not delivery.malformed:
+        raise FileRejected(path, "the file has a header but no data rows; deliver it again with its data")
+    if delivery.delimiter and delivery.malformed:
+        with path.open("rb") as fh:
+            fh.seek(max(0, path.stat().st_size - 1))
+            ends_with_newline = fh.read(1) in (b"\n", b"\r")
+        last = delivery.malformed[-1]
+        if not ends_with_newline and last.rule == "csv_structure" and "fewer fields" in last.message:
+            raise FileRejected(
+                path, "the file is cut off in the middle of a row; deliver the complete file again", line=last.line
+            )
+
+
+def _flag_rule_failures(con, table: str, label: str, failures: pd.DataFrame) -> None:
+    """Add the suite's error-level failures to the rows' ``_errors`` lists."""
+    if failures.empty:
+        return
+    con.register("rule_failures", failures)
+    con.execute(
+        f"""
+        UPDATE {table}_typed AS t SET _errors = list_concat(t._errors, f.errors)
+        FROM (
+            SELECT line, list(struct_pack(
+                column_name := column_name, value := value, rule := rule,
+                message := {sql_literal(label + ', line ')} || line || ', column ''' || column_name || ''': '
+                    || coalesce('value ''' || value || '''', 'the value') || ' ' || advice
+            ) ORDER BY rule, column_name) AS errors
+            FROM rule_failures GROUP BY line
+        ) AS f
+        WHERE t._line = f.line
+        """
+    )
+    con.unregister("rule_failures")
+
+
+def _record_validation(con, source: Source, label: str, sha: str, load_id: str, results) -> None:
+    for result in results:
+        con.execute(
+            "INSERT INTO audit.validation_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [load_id, source.name, label, sha, result.rule.expectation, result.rule.column, result.rule.severity,
+             result.success, result.element_count, result.unexpected_count, result.rule.advice],
         )
-    result = FileResult(path, outcome, loaded + quarantined, loaded, quarantined, message)
-    _record_load(con, source, path, load_id, received, result)
-    con.execute(f"DROP TABLE {table}; DROP TABLE {table}_typed")
-    return result
+
+
+def _record_superseded(con, source: Source, load_id: str, sequence: int) -> None:
+    """Rows of earlier deliveries whose natural key this delivery repeats are superseded."""
+    key = NATURAL_KEYS[source.name]
+    joined = " AND ".join(f"old.{k} IS NOT DISTINCT FROM new.{k}" for k in key)
+    key_text = " || '|' || ".join(f"coalesce(CAST(old.{k} AS VARCHAR), '')" for k in key)
+    con.execute(
+        f"""
+        INSERT INTO audit.superseded_rows
+        SELECT ?, ?, {key_text}, old._source_file, old._line, old._delivery_seq,
+            new._source_file, new._line, new._delivery_seq
+        FROM raw.{source.name} old
+        JOIN raw.{source.name} new ON {joined}
+        WHERE new._delivery_seq = ? AND old._delivery_seq < ?
+          AND NOT EXISTS (
+              SELECT 1 FROM audit.superseded_rows s
+              WHERE s.source = ? AND s.file = old._source_file AND s.line = old._line
+                AND s.delivery_seq = old._delivery_seq
+          )
+        """,
+        [load_id, source.name, sequence, sequence, source.name],
+    )
 
 
 def _build_orgnr_lookup(con: duckdb.DuckDBPyConnection, table: str, secret: bytes) -> None:
@@ -213,12 +352,34 @@ def _quarantine_malformed(con, source: Source, delivery: Delivery, load_id: str,
         )
 
 
-def _record_load(con, source: Source, path: Path, load_id: str, received: datetime, result: FileResult) -> None:
+def _record_load(con, source: Source, path: Path, sha: str, load_id: str, result: FileResult,
+                 sequence: int | None) -> None:
+    stat = path.stat()
     con.execute(
-        "INSERT INTO audit.loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO audit.loads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            load_id, source.name, str(path), sha256_of(path), path.stat().st_size, received,
-            datetime.now(tz=timezone.utc), result.outcome, result.rows_read, result.rows_loaded,
-            result.rows_quarantined, result.message,
+            load_id, source.name, str(path), sha, stat.st_size,
+            datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc), datetime.now(tz=timezone.utc),
+            result.outcome, sequence, result.rows_read, result.rows_loaded, result.rows_quarantined, result.message,
         ],
     )
+
+
+def _archive(landing_dir: Path, path: Path, sha: str) -> None:
+    """Keep an immutable, content-addressed copy of every delivery."""
+    target = landing_dir / "archive" / sha[:2] / f"{sha}{path.suffix.lower()}"
+    if target.exists():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    shutil.copyfile(path, partial)
+    os.chmod(partial, 0o444)
+    os.replace(partial, target)
+
+
+def _set_aside(landing_dir: Path, path: Path, reason: str) -> None:
+    """Put a copy of a rejected file, and why, in landing/rejected/ for the sender to see."""
+    folder = landing_dir / "rejected"
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, folder / path.name)
+    (folder / f"{path.name}.reason.txt").write_text(reason + "\n", encoding="utf-8")

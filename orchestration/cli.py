@@ -121,7 +121,7 @@ def run_command(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     from orchestration.run_summary import print_summary
 
-    return EXIT_REJECTIONS if print_summary(result, args.warehouse) else EXIT_OK
+    return EXIT_REJECTIONS if print_summary(result.run_id, args.warehouse) else EXIT_OK
 
 
 def execute_nightly():

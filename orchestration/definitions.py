@@ -2,11 +2,12 @@
 
 import dagster as dg
 
-from orchestration.defs import dbt_assets, ingest_assets, publish_assets, resources, schedules, sensors
+from orchestration.defs import checks, dbt_assets, ingest_assets, publish_assets, resources, schedules, sensors
 
 defs = dg.Definitions.merge(
     resources.resources(),
     ingest_assets.defs(),
+    checks.defs(),
     dbt_assets.defs(),
     publish_assets.defs(),
     schedules.defs(),

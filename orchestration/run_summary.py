@@ -1,4 +1,4 @@
-"""What a finished nightly run prints: per-source accounting, rejections, the cohort summary."""
+"""What a finished nightly run prints: this night's deliveries, rejections, warnings, the cohort summary."""
 
 from pathlib import Path
 
@@ -10,29 +10,45 @@ SUMMARY_COLUMNS = (
     "program, cohort_year, base_year, followup_year, n_firms, turnover_sum_tkr, turnover_mean_tkr, "
     "employees_sum, employees_mean, turnover_change_pct, employment_change_pct, n_firms_turnover_change"
 )
+MAX_WARNINGS_SHOWN = 20
 
 
-def print_summary(result, warehouse: Path) -> bool:
-    """Print the run's summary; return True when any delivered file was rejected whole."""
+def print_summary(run_id: str, warehouse: Path) -> bool:
+    """Print the run's summary; return True when a file delivered this night was rejected whole."""
     published = warehouse / "followup.duckdb"
     with duckdb.connect(str(published), read_only=True) as con:
         loads = con.execute(
-            "SELECT source, count(*) AS files, sum(rows_read) AS rows_read, sum(rows_loaded) AS rows_loaded, "
+            "SELECT source, count(*) AS new_files, sum(rows_read) AS rows_read, sum(rows_loaded) AS rows_loaded, "
             "sum(rows_quarantined) AS rows_quarantined, count(*) FILTER (outcome = ?) AS files_rejected "
-            "FROM audit.loads GROUP BY source ORDER BY source",
-            [OUTCOME_REJECTED],
+            "FROM audit.loads WHERE load_id = ? GROUP BY source ORDER BY source",
+            [OUTCOME_REJECTED, run_id],
         ).df()
         rejected = con.execute(
-            "SELECT path, message FROM audit.loads WHERE outcome = ? ORDER BY path", [OUTCOME_REJECTED]
+            "SELECT path, message FROM audit.loads WHERE outcome = ? AND load_id = ? ORDER BY path",
+            [OUTCOME_REJECTED, run_id],
+        ).fetchall()
+        warnings = con.execute(
+            "SELECT message FROM marts.rpt_data_quality_warnings WHERE is_warning ORDER BY check_name, subject"
         ).fetchall()
         summary = con.execute(f"SELECT {SUMMARY_COLUMNS} FROM marts.rpt_cohort_summary").df()
-    print(f"Nightly run {result.run_id} succeeded.\n\nDeliveries:")
-    print(loads.to_string(index=False))
+    print(f"Nightly run {run_id} succeeded.\n")
+    if loads.empty:
+        print("No new deliveries tonight; the warehouse was rebuilt from what was already loaded.")
+    else:
+        print("New deliveries tonight:")
+        print(loads.to_string(index=False))
     for path, message in rejected:
         print(f"REJECTED {path}: {message}")
+    if warnings:
+        print(f"\nData-quality warnings ({len(warnings)}; all in marts.rpt_data_quality_warnings):")
+        for (message,) in warnings[:MAX_WARNINGS_SHOWN]:
+            print(f"  - {message}")
+        if len(warnings) > MAX_WARNINGS_SHOWN:
+            print(f"  ... and {len(warnings) - MAX_WARNINGS_SHOWN} more")
     print("\nCohort summary (marts.rpt_cohort_summary):")
     print(summary.to_string(index=False))
     print(f"\nPublished: {published.resolve()}")
+    print(f"Identifiers (restricted): {(warehouse / 'restricted' / 'identifiers.duckdb').resolve()}")
     if rejected:
-        print(f"Completed with rejections: {len(rejected)} file(s) were not loaded; see above.")
+        print(f"\nCompleted with rejections: {len(rejected)} file(s) were not loaded (copies and reasons in landing/rejected/).")
     return bool(rejected)

@@ -46,7 +46,8 @@ def test_every_row_read_is_loaded_or_quarantined(nightly_run):
             "SELECT path FROM audit.loads WHERE rows_read <> rows_loaded + rows_quarantined"
         ).fetchall()
         files = con.execute("SELECT count(*) FROM audit.loads").fetchone()[0]
-    landed = [p for p in nightly_run["landing"].rglob("*") if p.suffix in (".csv", ".xlsx")]
+    sources = ("participants", "bisnode", "baselines", "markets", "targets")
+    landed = [p for s in sources for p in (nightly_run["landing"] / s).iterdir() if p.suffix in (".csv", ".xlsx")]
     assert broken == [] and files == len(landed)
 
 

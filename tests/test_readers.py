@@ -94,11 +94,13 @@ def test_bad_rows_are_quarantined_with_file_line_column_and_reason(tmp_path):
                  "556677-8898;Gå globalt;2016\n"   # line 3: Luhn
                  f"{VALID};Gå globalt;2019/20\n"   # line 4: year
                  f"{VALID};Gå globalt;2016;extra\n"  # line 5: too many fields
-                 f"{VALID};Exportboost;2017\n")    # line 6: fine
+                 f"{VALID};Exportboost;2017\n"     # line 6: fine
+                 f"{VALID};Exportboost;2018\n"     # line 7: fine
+                 f"{VALID};Exportboost;2019\n")    # line 8: fine
     con, results = load(tmp_path, PARTICIPANTS)
     result = results[0]
     assert result.outcome == OUTCOME_QUARANTINED
-    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (5, 2, 3)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (7, 4, 3)
     quarantine = con.execute("SELECT line, column_name, value, rule, message FROM audit.quarantine ORDER BY line").fetchall()
     assert [(q[0], q[1], q[3]) for q in quarantine] == [
         (3, "Organisationsnummer", "organisation_number"), (4, "Kohort", "year"),
@@ -106,7 +108,7 @@ def test_bad_rows_are_quarantined_with_file_line_column_and_reason(tmp_path):
     ]
     for line, column, value, _, message in quarantine:
         assert str(path) in message and f"line {line}" in message and column in message
-    assert con.execute("SELECT list(_line ORDER BY _line) FROM raw.participants").fetchone()[0] == [2, 6]
+    assert con.execute("SELECT list(_line ORDER BY _line) FROM raw.participants").fetchone()[0] == [2, 6, 7, 8]
 
 
 def test_sole_trader_numbers_are_loaded_and_flagged(tmp_path):

@@ -6,7 +6,7 @@ select
     {{ cohort_key('program', 'cohort_year') }} as cohort_key,
     bool_or(is_sole_trader) as is_sole_trader,
     -- The latest stated gender of the firm's leader; null when never stated.
-    arg_max(leader_gender, source_line) filter (where leader_gender is not null) as leader_gender,
+    arg_max(leader_gender, [delivery_seq, source_line]) filter (where leader_gender is not null) as leader_gender,
     min(start_date) as start_date,
     max(end_date) as end_date
 from {{ ref('stg_operators__participants') }}

@@ -19,10 +19,12 @@ cohort_firms as (
         memberships.firm_key,
         memberships.cohort_year - 1 as base_year,
         followup.followup_year,
-        base.net_turnover_tkr as base_turnover_tkr,
-        base.employees as base_employees,
-        latest.net_turnover_tkr as followup_turnover_tkr,
-        latest.employees as followup_employees
+        -- Exact decimals: sums of doubles depend on the order of a parallel scan, and the
+        -- same night run twice must publish the same figures.
+        cast(base.net_turnover_tkr as decimal(38, 3)) as base_turnover_tkr,
+        cast(base.employees as decimal(38, 3)) as base_employees,
+        cast(latest.net_turnover_tkr as decimal(38, 3)) as followup_turnover_tkr,
+        cast(latest.employees as decimal(38, 3)) as followup_employees
     from {{ ref('fct_cohort_membership') }} as memberships
     cross join followup
     left join firm_years as base

@@ -3,7 +3,7 @@
 select
     firm_key,
     any_value(org_nr) as org_nr,
-    arg_max(company_name, source_line) as company_name,
+    arg_max(company_name, [delivery_seq, source_line]) as company_name,
     program,
     cohort_year
 from {{ ref('stg_operators__participants') }}

@@ -10,5 +10,7 @@ select
     leader_gender,
     _source_file as source_file,
     _line as source_line,
-    _load_id as load_id
+    _load_id as load_id,
+    _file_sha256 as file_sha256,
+    _delivery_seq as delivery_seq
 from {{ source('operators', 'participants') }}

@@ -7,5 +7,7 @@ select
     target_total,
     _source_file as source_file,
     _line as source_line,
-    _load_id as load_id
+    _load_id as load_id,
+    _file_sha256 as file_sha256,
+    _delivery_seq as delivery_seq
 from {{ source('operators', 'targets') }}

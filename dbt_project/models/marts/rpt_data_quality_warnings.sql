@@ -1,0 +1,147 @@
+-- Cross-source and plausibility checks of every night, one row per finding. Rows with
+-- is_warning need a person's attention; the others are for the record.
+with memberships as (
+    select firm_key, cohort_key, cohort_year from {{ ref('fct_cohort_membership') }}
+),
+
+firm_years as (
+    select firm_key, fiscal_year, net_turnover_tkr, employees, municipality_code
+    from {{ ref('fct_firm_year') }}
+),
+
+found_in_bisnode as (
+    select
+        'participants_found_in_bisnode' as check_name,
+        memberships.cohort_key as subject,
+        round(avg(case when firms.is_in_bisnode then 1.0 else 0.0 end), 3) as measured_value,
+        1.0 as threshold,
+        count(*) as n_firms,
+        bool_or(not firms.is_in_bisnode) as is_warning,
+        count(*) filter (where firms.is_in_bisnode) || ' of ' || count(*) || ' participants in '
+        || memberships.cohort_key || ' are in the Bisnode data; the others enter no metric. '
+        || 'Ask Bisnode to include the missing organisation numbers.' as message
+    from memberships
+    inner join {{ ref('dim_firm') }} as firms on memberships.firm_key = firms.firm_key
+    group by memberships.cohort_key
+),
+
+without_base_year as (
+    select
+        'participants_without_year_before_intake' as check_name,
+        memberships.cohort_key as subject,
+        count(*) filter (where years.first_year is null or years.first_year >= memberships.cohort_year)
+            as measured_value,
+        0 as threshold,
+        count(*) as n_firms,
+        count(*) filter (where years.first_year is null or years.first_year >= memberships.cohort_year) > 0
+            as is_warning,
+        count(*) filter (where years.first_year is null or years.first_year >= memberships.cohort_year)
+        || ' of ' || count(*) || ' participants in ' || memberships.cohort_key
+        || ' have no fiscal year before intake, so they cannot enter the change metrics.' as message
+    from memberships
+    left join (
+        select firm_key, min(fiscal_year) as first_year from firm_years group by firm_key
+    ) as years on memberships.firm_key = years.firm_key
+    group by memberships.cohort_key
+),
+
+scb_totals as (
+    select municipality_code, baseline_year, sum(firm_count) as scb_firms
+    from {{ ref('stg_scb__municipal_baselines') }}
+    where dimension = 'storleksklass'
+    group by municipality_code, baseline_year
+),
+
+coverage_year as (
+    select max(baseline_year) as coverage_year
+    from scb_totals
+    where baseline_year in (select fiscal_year from firm_years)
+),
+
+bisnode_counts as (
+    select firm_years.municipality_code, count(*) as bisnode_firms
+    from firm_years
+    inner join coverage_year on firm_years.fiscal_year = coverage_year.coverage_year
+    where coalesce(firm_years.employees, 0) < 250
+    group by firm_years.municipality_code
+),
+
+coverage as (
+    select
+        'bisnode_coverage_of_scb' as check_name,
+        scb_totals.municipality_code || ' ' || scb_totals.baseline_year as subject,
+        round(coalesce(bisnode_counts.bisnode_firms, 0) / scb_totals.scb_firms, 3) as measured_value,
+        {{ var('min_bisnode_coverage', 0.9) }} as threshold,
+        coalesce(bisnode_counts.bisnode_firms, 0) as n_firms,
+        coalesce(bisnode_counts.bisnode_firms, 0) / scb_totals.scb_firms < {{ var('min_bisnode_coverage', 0.9) }}
+            as is_warning,
+        'Bisnode has ' || coalesce(bisnode_counts.bisnode_firms, 0) || ' active firms (0-249 employees) in municipality '
+        || scb_totals.municipality_code || ' in ' || scb_totals.baseline_year || ', SCB counts '
+        || scb_totals.scb_firms || '.' as message
+    from scb_totals
+    inner join coverage_year on scb_totals.baseline_year = coverage_year.coverage_year
+    left join bisnode_counts on scb_totals.municipality_code = bisnode_counts.municipality_code
+),
+
+neighbours as (
+    select
+        firm_key,
+        fiscal_year,
+        net_turnover_tkr,
+        lag(net_turnover_tkr) over (partition by firm_key order by fiscal_year) as previous_tkr,
+        lead(net_turnover_tkr) over (partition by firm_key order by fiscal_year) as next_tkr
+    from firm_years
+    where net_turnover_tkr is not null
+),
+
+unit_errors as (
+    select
+        'turnover_unit_error' as check_name,
+        firm_key || ' ' || fiscal_year as subject,
+        round(net_turnover_tkr / greatest(coalesce(previous_tkr, 0), coalesce(next_tkr, 0)), 0) as measured_value,
+        500 as threshold,
+        1 as n_firms,
+        true as is_warning,
+        'Net turnover ' || net_turnover_tkr || ' kSEK in ' || fiscal_year || ' is 500 times or more the '
+        || 'neighbouring years (' || coalesce(previous_tkr::varchar, '-') || ', ' || coalesce(next_tkr::varchar, '-')
+        || '): the likely cause is a delivery in SEK instead of kSEK. Ask Bisnode to correct it.' as message
+    from neighbours
+    where
+        greatest(coalesce(previous_tkr, 0), coalesce(next_tkr, 0)) > 0
+        and net_turnover_tkr >= 500 * greatest(coalesce(previous_tkr, 0), coalesce(next_tkr, 0))
+),
+
+freshness as (
+    select
+        'bisnode_freshness' as check_name,
+        'bisnode' as subject,
+        date_diff('day', max(received_at)::date, current_date) as measured_value,
+        {{ var('bisnode_max_age_days', 400) }} as threshold,
+        null::bigint as n_firms,
+        date_diff('day', max(received_at)::date, current_date) > {{ var('bisnode_max_age_days', 400) }}
+            as is_warning,
+        'The newest Bisnode delivery landed ' || date_diff('day', max(received_at)::date, current_date)
+        || ' days ago.' as message
+    from {{ ref('stg_audit__loads') }}
+    where source = 'bisnode' and outcome in ('loaded', 'loaded_with_quarantine')
+    having count(*) > 0
+),
+
+findings as (
+    select * from found_in_bisnode
+    union all by name select * from without_base_year
+    union all by name select * from coverage
+    union all by name select * from unit_errors
+    union all by name select * from freshness
+)
+
+select
+    check_name || ': ' || subject as finding_key,
+    check_name,
+    subject,
+    cast(measured_value as double) as measured_value,
+    cast(threshold as double) as threshold,
+    n_firms,
+    is_warning,
+    message
+from findings

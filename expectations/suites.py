@@ -1,0 +1,175 @@
+"""One Great Expectations suite per landing source, written as code and reviewed like code.
+
+Each expectation runs on the typed rows of one delivered file (after ``ingest.typing`` has
+parsed them). Its ``meta`` says how severe a failure is and what a person should do:
+
+- ``error``: the failing rows go to ``audit.quarantine``; the rest of the file loads.
+- ``warn``: the rows load; the failure is reported in ``audit.validation_results``.
+
+Code lists are maintained data: municipalities, SNI sections and programs are the dbt seeds;
+ISO country codes come from pycountry.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+SEEDS_DIR = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds"
+FIRST_YEAR = 1990
+MAX_EMPLOYEES = 100_000
+# The largest Swedish groups turn over a few hundred billion SEK; above this is a unit error.
+MAX_TURNOVER_TKR = 500_000_000
+
+ERROR, WARN = "error", "warn"
+
+# Natural key of a row within one delivery, per source (domain.md §4).
+NATURAL_KEYS: dict[str, tuple[str, ...]] = {
+    "participants": ("firm_key", "program", "cohort_year"),
+    "bisnode": ("firm_key", "fiscal_year"),
+    "baselines": ("municipality_code", "year", "dimension", "category"),
+    "markets": ("firm_key", "year", "country_code"),
+    "targets": ("program", "year", "indicator"),
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One expectation: the GX class name, its arguments, severity and advice."""
+
+    expectation: str
+    kwargs: dict
+    severity: str
+    advice: str
+
+    @property
+    def column(self) -> str:
+        return self.kwargs.get("column") or "+".join(self.kwargs.get("column_list", []))
+
+
+def _seed_column(name: str, column: str) -> list[str]:
+    with (SEEDS_DIR / f"{name}.csv").open(encoding="utf-8") as fh:
+        return [row[column] for row in csv.DictReader(fh)]
+
+
+@cache
+def municipality_codes() -> tuple[str, ...]:
+    return tuple(_seed_column("municipalities", "municipality_code"))
+
+
+@cache
+def sni_divisions() -> tuple[str, ...]:
+    with (SEEDS_DIR / "sni2007_sections.csv").open(encoding="utf-8") as fh:
+        ranges = [(int(r["division_from"]), int(r["division_to"])) for r in csv.DictReader(fh)]
+    return tuple(f"{d:02d}" for lo, hi in ranges for d in range(lo, hi + 1))
+
+
+@cache
+def sni_sections() -> tuple[str, ...]:
+    return tuple(_seed_column("sni2007_sections", "sni_section"))
+
+
+@cache
+def program_names() -> tuple[str, ...]:
+    return tuple(_seed_column("programs", "program"))
+
+
+@cache
+def country_codes() -> tuple[str, ...]:
+    import pycountry
+
+    return tuple(sorted(c.alpha_2 for c in pycountry.countries))
+
+
+def _year(column: str, last: int) -> Rule:
+    return Rule(
+        "ExpectColumnValuesToBeBetween", {"column": column, "min_value": FIRST_YEAR, "max_value": last}, ERROR,
+        f"must be a year from {FIRST_YEAR} to {last}; correct the year",
+    )
+
+
+def _unique(source: str) -> Rule:
+    key = NATURAL_KEYS[source]
+    return Rule(
+        "ExpectCompoundColumnsToBeUnique", {"column_list": list(key)}, ERROR,
+        f"repeats the key ({', '.join(key)}) of an earlier line in the same file; keep one of them",
+    )
+
+
+def suite_rules(source: str, today: date | None = None) -> list[Rule]:
+    """The rules of ``source``'s suite (parsing and required values are checked before these)."""
+    this_year = (today or date.today()).year
+    municipality = Rule(
+        "ExpectColumnValuesToBeInSet", {"column": "municipality_code", "value_set": list(municipality_codes())}, ERROR,
+        "is not one of the 49 municipality codes of Västra Götaland (1401-1499); correct the code",
+    )
+    rules = {
+        "participants": [
+            _year("cohort_year", this_year),
+            Rule("ExpectColumnValuesToBeInSet", {"column": "program", "value_set": list(program_names())}, ERROR,
+                 "is not a program on the maintained list (dbt_project/seeds/programs.csv); "
+                 "correct the name or add the program to the list"),
+            _unique("participants"),
+        ],
+        "bisnode": [
+            _year("fiscal_year", this_year),
+            Rule("ExpectColumnValuesToBeBetween", {"column": "employees", "min_value": 0, "max_value": MAX_EMPLOYEES - 1},
+                 ERROR, f"must be from 0 to {MAX_EMPLOYEES - 1} employees; correct the count"),
+            Rule("ExpectColumnValuesToBeBetween", {"column": "net_turnover_tkr", "min_value": 0, "max_value": MAX_TURNOVER_TKR},
+                 ERROR, "is not a plausible net turnover in kSEK; check the sign and the unit (kSEK, not SEK)"),
+            Rule("ExpectColumnValuesToBeBetween", {"column": "export_turnover_tkr", "min_value": 0, "max_value": MAX_TURNOVER_TKR},
+                 ERROR, "is not a plausible export turnover in kSEK; check the sign and the unit (kSEK, not SEK)"),
+            municipality,
+            Rule("ExpectColumnValuesToMatchRegex", {"column": "sni_code", "regex": r"^\d{5}$"}, ERROR,
+                 "is not a five-digit SNI 2007 code; correct the code"),
+            Rule("ExpectColumnValuesToMatchRegex", {"column": "sni_code", "regex": f"^(?:{'|'.join(sni_divisions())})"},
+                 ERROR, "does not start with an SNI 2007 division (sections A-U); correct the code"),
+            Rule("ExpectColumnValuesToBeBetween",
+                 {"column": "registration_year", "min_value": 1800, "max_value": this_year}, ERROR,
+                 "is not a plausible registration date; correct it"),
+            _unique("bisnode"),
+        ],
+        "baselines": [
+            _year("year", this_year),
+            municipality,
+            Rule("ExpectColumnValuesToBeInSet",
+                 {"column": "dimension", "value_set": ["storleksklass", "sni_avdelning", "alder"]}, ERROR,
+                 "is not a dimension of the contract (storleksklass, sni_avdelning, alder); correct it"),
+            Rule("ExpectColumnValuesToBeBetween", {"column": "firm_count", "min_value": 0}, ERROR,
+                 "is a negative count of firms; correct it"),
+            _unique("baselines"),
+        ],
+        "markets": [
+            _year("year", this_year),
+            Rule("ExpectColumnValuesToBeInSet", {"column": "country_code", "value_set": list(country_codes())}, ERROR,
+                 "is not an ISO 3166-1 alpha-2 country code; use two letters such as NO or DE"),
+            Rule("ExpectColumnValuesToBeBetween", {"column": "export_value_tkr", "min_value": 0, "max_value": MAX_TURNOVER_TKR},
+                 ERROR, "is not a plausible export value in kSEK; check the sign and the unit"),
+            _unique("markets"),
+        ],
+        "targets": [
+            Rule("ExpectColumnValuesToBeBetween", {"column": "year", "min_value": FIRST_YEAR, "max_value": this_year + 5},
+                 ERROR, f"must be a year from {FIRST_YEAR} to {this_year + 5}; correct the year"),
+            Rule("ExpectColumnValuesToBeInSet", {"column": "program", "value_set": list(program_names())}, ERROR,
+                 "is not a program on the maintained list (dbt_project/seeds/programs.csv); correct the name"),
+            *[Rule("ExpectColumnValuesToBeBetween", {"column": c, "min_value": 0}, ERROR, "is a negative target; correct it")
+              for c in ("target_women", "target_men", "target_total")],
+            _unique("targets"),
+        ],
+    }
+    return rules[source]
+
+
+def build_suite(source: str, today: date | None = None):
+    """The GX ExpectationSuite of ``source`` (GX is imported here: it takes seconds to load)."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    expectations = [
+        getattr(gxe, rule.expectation)(**rule.kwargs, meta={"severity": rule.severity, "advice": rule.advice})
+        for rule in suite_rules(source, today)
+    ]
+    return gx.ExpectationSuite(name=f"{source}_delivery", expectations=expectations)
