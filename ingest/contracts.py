@@ -65,16 +65,16 @@ PARTICIPANTS = Source(
 BISNODE = Source(
     "bisnode",
     (
-        Column("organisationsnummer", ("org.nr", "orgnr", "org nr"), Kind.ORGNR, True, nullable=False),
-        Column("company_name", ("företagsnamn", "foretagsnamn"), Kind.TEXT, False),
-        Column("fiscal_year", ("bokslutsår", "bokslutsar"), Kind.YEAR, True, nullable=False),
-        Column("net_turnover_tkr", ("nettoomsättning (tkr)",), Kind.NUMBER, True),
-        Column("export_turnover_tkr", ("exportomsättning (tkr)",), Kind.NUMBER, False),
-        Column("employees", ("antal anställda",), Kind.NUMBER, True),
-        Column("municipality_code", ("kommunkod",), Kind.CODE, True, nullable=False),
-        Column("sni_code", ("sni-kod", "sni kod"), Kind.CODE, True, nullable=False),
-        Column("registration_date", ("registreringsdatum",), Kind.DATE, True, nullable=False),
-        Column("legal_form", ("bolagsform",), Kind.CODE, False),
+        Column("organisationsnummer", ("Org.nr", "orgnr", "org nr"), Kind.ORGNR, True, nullable=False),
+        Column("company_name", ("Företagsnamn", "foretagsnamn"), Kind.TEXT, False),
+        Column("fiscal_year", ("Bokslutsår", "bokslutsar"), Kind.YEAR, True, nullable=False),
+        Column("net_turnover_tkr", ("Nettoomsättning (tkr)",), Kind.NUMBER, True),
+        Column("export_turnover_tkr", ("Exportomsättning (tkr)",), Kind.NUMBER, False),
+        Column("employees", ("Antal anställda",), Kind.NUMBER, True),
+        Column("municipality_code", ("Kommunkod",), Kind.CODE, True, nullable=False),
+        Column("sni_code", ("SNI-kod", "sni kod"), Kind.CODE, True, nullable=False),
+        Column("registration_date", ("Registreringsdatum",), Kind.DATE, True, nullable=False),
+        Column("legal_form", ("Bolagsform",), Kind.CODE, False),
     ),
 )
 

@@ -176,7 +176,9 @@ def _load_file(con, source: Source, path: Path, sha: str, load_id: str, secret: 
     con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_clean AS SELECT * FROM {table}_typed WHERE len(_errors) = 0")
     results = validate_table(con, source.name, f"{table}_clean", names)
     _record_validation(con, source, label, sha, load_id, results)
-    _flag_rule_failures(con, table, label, failing_rows(results))
+    failures = failing_rows(results)
+    failures["column_name"] = [_delivered_header(c, delivery.headers) for c in failures["column_name"]]
+    _flag_rule_failures(con, table, label, failures)
 
     rows_read, failed = con.execute(
         f"SELECT count(*), count(*) FILTER (len(_errors) > 0) FROM {table}_typed"
@@ -235,6 +237,12 @@ def _reject_if_incomplete(con, path: Path, delivery: Delivery) -> None:
             raise FileRejected(
                 path, "the file is cut off in the middle of a row; deliver the complete file again", line=last.line
             )
+
+
+def _delivered_header(column: str, headers: dict[str, str]) -> str:
+    """Name a failing column as the sender wrote it (``firm_key`` is their organisation number)."""
+    derived = {"firm_key": "organisationsnummer", "registration_year": "registration_date"}
+    return "+".join(headers.get(derived.get(c, c), c) for c in column.split("+"))
 
 
 def _flag_rule_failures(con, table: str, label: str, failures: pd.DataFrame) -> None:

@@ -254,7 +254,8 @@ def _read_excel(con: duckdb.DuckDBPyConnection, path: Path, source: Source, tabl
         except ValueError as exc:
             failure = failure or ValueError(f"sheet '{sheet_name}': {exc}")
             continue
-        data = frame.iloc[header_index + 1 :]
+        header_rows = 1 + _merge_second_header_row(rows, header_index, mapping, unknown, source)
+        data = frame.iloc[header_index + header_rows :]
         out = pd.DataFrame({col: data.iloc[:, i].map(_excel_text) for col, i in mapping.items()})
         out["_line"] = data.index + 1  # pandas row 0 is Excel row 1
         out = out.dropna(how="all", subset=list(mapping))
@@ -266,9 +267,35 @@ def _read_excel(con: duckdb.DuckDBPyConnection, path: Path, source: Source, tabl
             f"SELECT {typed_cols}, CAST(_line AS INTEGER) AS _line FROM {table}_frame"
         )
         con.unregister(f"{table}_frame")
-        headers = {col: rows[header_index][i].strip() for col, i in mapping.items()}
+        headers = {
+            col: (rows[header_index + header_rows - 1][i] or rows[header_index][i]).strip()
+            for col, i in mapping.items()
+        }
         return Delivery(path, table, header_index + 1, "", headers, unknown, [])
     raise FileRejected(path, str(failure))
+
+
+def _merge_second_header_row(rows: list[list[str]], header_index: int, mapping: dict[str, int],
+                             unknown: list[str], source: Source) -> bool:
+    """Two-level headers (cells merged down over two rows): take the second row's names too.
+
+    The row below the header belongs to it when each of its filled cells names a contract
+    column and sits under a cell that is blank or unknown in the first row.
+    """
+    if header_index + 1 >= len(rows):
+        return False
+    filled = {i: c.strip() for i, c in enumerate(rows[header_index + 1]) if c and c.strip()}
+    taken = set(mapping.values())
+    columns = {i: next((col for col in source.columns if col.matches(text) and col.name not in mapping), None)
+               for i, text in filled.items()}
+    if not filled or any(i in taken or col is None for i, col in columns.items()):
+        return False
+    for i, column in columns.items():
+        mapping[column.name] = i
+        above = rows[header_index][i].strip() if i < len(rows[header_index]) else ""
+        if above in unknown:
+            unknown.remove(above)
+    return True
 
 
 def _excel_text(value: object) -> str | None:

@@ -1,0 +1,139 @@
+"""Writes the bad-input catalog: one folder per case, its delivery files and expected.json.
+
+The files are committed; run ``python -m tests.bad_inputs.build`` to regenerate them after
+changing a case. Each case's files land in the named landing source folder of a small
+generated region; tests/test_bad_inputs.py runs that region through ``followup run``.
+"""
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import Workbook
+from stdnum import luhn
+
+HERE = Path(__file__).parent
+BIS = "Org.nr;Företagsnamn;Bokslutsår;Nettoomsättning (tkr);Exportomsättning (tkr);Antal anställda;Kommunkod;SNI-kod;Registreringsdatum;Bolagsform"
+PART = "Organisationsnummer;Foretagsnamn;Program;Kohort;ledning_kon"
+# Luhn-valid numbers the generated region does not use (its legal entities start 556/956/756).
+ORG = [f"55900000{i:02d}"[:9] + luhn.calc_check_digit(f"55900000{i:02d}"[:9]) for i in range(0, 70, 10)]
+ABSENT_FROM_BISNODE = ORG.pop()
+SOLE_TRADER = "8112189876"
+INVALID = ORG[0][:9] + str((int(ORG[0][9]) + 1) % 10)
+
+
+def bis_row(org: str, year: int, turnover: str = "1200,5", employees: str = "4", kommun: str = "1480",
+            sni: str = "25620") -> str:
+    return f"{org};Testbolaget AB;{year};{turnover};;{employees};{kommun};{sni};2005-03-01;AB"
+
+
+def part_row(org: str, program: str = "Gå globalt", cohort: str = "2016", gender: str = "kvinna") -> str:
+    return f"{org};Testbolaget AB;{program};{cohort};{gender}"
+
+
+def lines(*rows: str) -> bytes:
+    return ("\n".join(rows) + "\n").encode("utf-8")
+
+
+def xlsx_two_sheets() -> bytes:
+    path = HERE / "_tmp.xlsx"
+    with pd.ExcelWriter(path) as writer:
+        pd.DataFrame({"Info": ["Deltagarlista från operatören", "Se nästa flik"]}).to_excel(writer, sheet_name="Info", index=False)
+        pd.DataFrame({"Organisationsnummer": [ORG[3]], "Program": ["Exportboost"], "Kohort": [2018]}).to_excel(
+            writer, sheet_name="Deltagare", index=False)
+    data = path.read_bytes()
+    path.unlink()
+    return data
+
+
+def xlsx_merged_header() -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["Deltagare Exportboost 2019", None, None, None])
+    sheet.merge_cells("A1:D1")
+    sheet.append(["Organisationsnummer", "Program", "Kohort", "Deltagande"])
+    sheet.append([None, None, None, "ledning_kon"])
+    sheet.merge_cells("A2:A3")
+    sheet.merge_cells("B2:B3")
+    sheet.merge_cells("C2:C3")
+    sheet.append([ORG[4], "Exportboost", 2019, "man"])
+    path = HERE / "_tmp.xlsx"
+    workbook.save(path)
+    data = path.read_bytes()
+    path.unlink()
+    return data
+
+
+# name: (source, {file: bytes}, expectations)
+CASES = {
+    "windows_1252_swedish_letters": ("participants", {"p.csv": (PART + "\n" + part_row(ORG[0]).replace("Testbolaget", "Smörgåsfabriken Älvsborg") + "\n").encode("cp1252")},
+                                     {"outcome": "loaded"}),
+    "title_row_above_header": ("bisnode", {"b.csv": lines("Utdrag ur Bisnode 2024-01-05;;;;;;;;;", BIS, bis_row(ORG[0], 2015))}, {"outcome": "loaded"}),
+    "semicolon_with_decimal_commas": ("bisnode", {"b.csv": lines(BIS, bis_row(ORG[0], 2016, "1234,75", "3,5"))}, {"outcome": "loaded"}),
+    "comma_with_thousands_separator": ("bisnode", {"b.csv": lines(BIS.replace(";", ","), f'{ORG[0]},Testbolaget AB,2017,"1,234,567.5",,12,1480,25620,2005-03-01,AB')},
+                                       {"outcome": "loaded"}),
+    "missing_required_column": ("bisnode", {"b.csv": lines(BIS.replace(";Kommunkod", ""), f"{ORG[0]};X;2018;100;;1;25620;2005-03-01;AB")},
+                                {"outcome": "rejected", "message": ["Kommunkod", "missing required column"]}),
+    "extra_unknown_column": ("participants", {"p.csv": lines(PART + ";Kommentar", part_row(ORG[1]) + ";ringde två gånger")},
+                             {"outcome": "loaded", "message": ["unknown column(s) ignored: Kommentar"]}),
+    "header_other_case_and_spacing": ("participants", {"p.csv": lines("  ORGANISATIONSNUMMER ;foretagsNAMN;  Program;KOHORT ;Ledning_Kon", part_row(ORG[1], cohort="2018"))},
+                                      {"outcome": "loaded"}),
+    "invalid_luhn_digit": ("participants", {"p.csv": lines(PART, part_row(ORG[0]), f"{INVALID[:6]}-{INVALID[6:]};X;Gå globalt;2016;man", part_row(ORG[2]))},
+                           {"outcome": "loaded_with_quarantine", "quarantine": [[3, "Organisationsnummer", "organisation_number", "Luhn"]]}),
+    "personal_number_sole_trader": ("participants", {"p.csv": lines(PART, part_row("811218-9876", "Exportboost", "2017", "man"))},
+                                    {"outcome": "loaded", "sole_trader": SOLE_TRADER}),
+    "twelve_digit_form": ("participants", {"p.csv": lines(PART, part_row(f"16{ORG[1][:6]}-{ORG[1][6:]}", "Exportboost", "2018"), part_row("19811218-9876", "Exportboost", "2018"))},
+                          {"outcome": "loaded"}),
+    "empty_file": ("bisnode", {"b.csv": b""}, {"outcome": "rejected", "message": ["empty"]}),
+    "header_only": ("bisnode", {"b.csv": lines(BIS)}, {"outcome": "rejected", "message": ["no data rows"]}),
+    "truncated_mid_row": ("bisnode", {"b.csv": lines(BIS, bis_row(ORG[0], 2019), bis_row(ORG[1], 2019))[:-1] + b"\n" + f"{ORG[2]};Testbolaget AB;2019;45".encode()},
+                          {"outcome": "rejected", "message": ["cut off", "line 4"]}),
+    "duplicate_natural_key": ("bisnode", {"b.csv": lines(BIS, bis_row(ORG[1], 2016), bis_row(ORG[2], 2016), bis_row(ORG[1], 2016, "999"))},
+                              {"outcome": "loaded_with_quarantine", "quarantine": [[4, "Org.nr+Bokslutsår", "ExpectCompoundColumnsToBeUnique", "line 2"]]}),
+    "negative_employees": ("bisnode", {"b.csv": lines(BIS, bis_row(ORG[2], 2017, employees="-3"), bis_row(ORG[3], 2017))},
+                           {"outcome": "loaded_with_quarantine", "quarantine": [[2, "Antal anställda", "ExpectColumnValuesToBeBetween", "-3"]]}),
+    "year_2099": ("bisnode", {"b.csv": lines(BIS, bis_row(ORG[3], 2099), bis_row(ORG[3], 2018))},
+                  {"outcome": "loaded_with_quarantine", "quarantine": [[2, "Bokslutsår", "ExpectColumnValuesToBeBetween", "2099"]]}),
+    "year_2019_20": ("bisnode", {"b.csv": lines(BIS, bis_row(ORG[4], 2018), bis_row(ORG[4], "2019/20"))},
+                     {"outcome": "loaded_with_quarantine", "quarantine": [[3, "Bokslutsår", "year", "four-digit year"]]}),
+    "turnover_with_space_and_decimal_comma": ("bisnode", {"b.csv": lines(BIS, bis_row(ORG[4], 2016, "1 234,5"))},
+                                              {"outcome": "loaded", "turnover": [ORG[4], 2016, 1234.5]}),
+    "sek_instead_of_ksek": ("bisnode", {"b.csv": lines(BIS, bis_row(ORG[5], 2019, "1000"), bis_row(ORG[5], 2020, "1100"), bis_row(ORG[5], 2021, "1150000"))},
+                            {"outcome": "loaded", "warning": "turnover_unit_error"}),
+    "unknown_municipality_code": ("bisnode", {"b.csv": lines(BIS, bis_row(ORG[5], 2015, kommun="0180"), bis_row(ORG[5], 2016))},
+                                  {"outcome": "loaded_with_quarantine", "quarantine": [[2, "Kommunkod", "ExpectColumnValuesToBeInSet", "0180"]]}),
+    "unknown_program_name": ("participants", {"p.csv": lines(PART, part_row(ORG[2], "Exportakademin"), part_row(ORG[2]), part_row(ORG[3]))},
+                             {"outcome": "loaded_with_quarantine", "quarantine": [[2, "Program", "ExpectColumnValuesToBeInSet", "Exportakademin"]]}),
+    "xlsx_with_two_sheets": ("participants", {"p.xlsx": xlsx_two_sheets()}, {"outcome": "loaded"}),
+    "xlsx_with_merged_header_cells": ("participants", {"p.xlsx": xlsx_merged_header()}, {"outcome": "loaded"}),
+    "participant_absent_from_bisnode": ("participants", {"p.csv": lines(PART, part_row(ABSENT_FROM_BISNODE, "Exportboost", "2019"))},
+                                        {"outcome": "loaded", "warning": "participants_found_in_bisnode"}),
+    "same_file_twice": ("participants", {"a.csv": lines(PART, part_row(ORG[5], "Exportboost", "2016")),
+                                         "a_copy.csv": lines(PART, part_row(ORG[5], "Exportboost", "2016"))},
+                        {"outcome": "loaded", "second_outcome": "duplicate"}),
+    "corrected_redelivery": ("bisnode", {"a_first.csv": lines(BIS, bis_row(ORG[0], 2020, "500")),
+                                         "b_corrected.csv": lines(BIS, bis_row(ORG[0], 2020, "520"))},
+                             {"outcome": "loaded", "second_outcome": "loaded", "turnover": [ORG[0], 2020, 520.0], "superseded": 1}),
+    "mostly_bad_rows": ("participants", {"p.csv": lines(PART, "x;X;Gå globalt;2016;", "y;Y;Gå globalt;2016;", part_row(ORG[0]))},
+                        {"outcome": "rejected", "message": ["2 of 3 rows"]}),
+    "wrong_delimiter_one_column": ("participants", {"p.csv": lines(PART.replace(";", "|"), part_row(ORG[0]).replace(";", "|"))},
+                                   {"outcome": "rejected", "message": ["no header row found"]}),
+    "utf16_unreadable_encoding": ("participants", {"p.csv": (PART + "\n" + part_row(ORG[0]) + "\n").encode("utf-16")},
+                                  {"outcome": "rejected", "message": ["no header row found"]}),
+}
+
+
+def build() -> None:
+    for name, (source, files, expected) in CASES.items():
+        folder = HERE / name
+        shutil.rmtree(folder, ignore_errors=True)
+        (folder / source).mkdir(parents=True)
+        for file_name, content in files.items():
+            (folder / source / file_name).write_bytes(content)
+        expected = {"source": source, "files": list(files), **expected}
+        (folder / "expected.json").write_text(json.dumps(expected, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    build()
