@@ -163,15 +163,22 @@ class Region:
     def _select_participants(self, age: np.ndarray) -> list[tuple[Cohort, np.ndarray]]:
         """Participants are larger, younger and more often in manufacturing and trade."""
         score = 0.9 * np.log1p(self.employees_0) - 0.06 * age + 1.2 * self.export_sector + 0.8 * self.exporter
-        selected = []
+        selected = {}
         scale = self.n / DEFAULT_FIRMS
-        for cohort in cohorts():
+        taken = np.zeros(self.n, dtype=bool)
+        # The null cohort draws last, from firms in no other cohort, so that no other
+        # cohort's effect leaks into its truth of zero.
+        for cohort in sorted(cohorts(), key=lambda c: c.effect == 0):
             alive = (self.registration_year <= cohort.year) & (self.exit_year > cohort.year)
+            if cohort.effect == 0:
+                alive &= ~taken
             size = max(5, round(COHORT_SIZES[cohort.program] * scale))
             gumbel = -np.log(-np.log(self.rng.random(self.n)))
             keyed = np.where(alive, score + gumbel, -np.inf)
-            selected.append((cohort, np.argpartition(-keyed, size)[:size]))
-        return selected
+            members = np.argpartition(-keyed, size)[:size]
+            taken[members] = True
+            selected[cohort] = members
+        return [(cohort, selected[cohort]) for cohort in cohorts()]
 
     def effect_multiplier(self, firms: np.ndarray, year: np.ndarray, share: float = 1.0) -> np.ndarray:
         """Planted multiplicative effect for firm-years (firms x years grid)."""
