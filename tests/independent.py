@@ -73,3 +73,54 @@ def cohort_summary(landing: Path) -> pd.DataFrame:
             "turnover_change_pct": 100 * (late_sum - base_sum) / base_sum, "n_firms_turnover_change": int(both.sum()),
         })
     return pd.DataFrame(rows)
+
+
+def _first_cohorts(landing: Path) -> pd.DataFrame:
+    members = memberships(landing)
+    first = members.groupby("org", as_index=False)["cohort_year"].min()
+    first["base_year"] = first["cohort_year"] - 1
+    return first
+
+
+def participant_kommun_counts(landing: Path) -> pd.Series:
+    """All programs together: participants per municipality in the base year of their first cohort."""
+    first = _first_cohorts(landing)
+    years = firm_years(landing)
+    at_base = years.set_index(["org", "year"])["Kommunkod"]
+    latest = years.sort_values("year").groupby("org")["Kommunkod"].last()
+    kommun = [
+        at_base.get((org, base), latest.get(org)) for org, base in zip(first["org"], first["base_year"])
+    ]
+    return pd.Series(kommun).dropna().value_counts()
+
+
+def county_size_class_shares(landing: Path) -> pd.Series:
+    """SCB size-class shares, weighted over the participants' base years (known size only)."""
+    first = _first_cohorts(landing)
+    years = firm_years(landing)
+    employees = years.set_index(["org", "year"])["employees"]
+    first["employees"] = [employees.get((o, y)) for o, y in zip(first["org"], first["base_year"])]
+    known = first.dropna(subset=["employees"])
+    weights = known["base_year"].value_counts(normalize=True)
+    baselines = pd.read_csv(landing / "baselines" / "scb_foretagsregister.csv", dtype={"kategori": str})
+    sizes = baselines[baselines["dimension"] == "storleksklass"].groupby(["ar", "kategori"])["antal_foretag"].sum()
+    shares = sizes / sizes.groupby(level=0).transform("sum")
+    categories = sizes.index.get_level_values(1).unique()
+    weighted = sum(weights[year] * shares.loc[year].reindex(categories, fill_value=0) for year in weights.index)
+    return weighted
+
+
+def export_increase_counts(landing: Path) -> pd.DataFrame:
+    """Per cohort and follow-up year: firms with export known in both years, and those that rose."""
+    members = memberships(landing)
+    years = firm_years(landing)
+    export = years.set_index(["org", "year"])["Exportomsättning (tkr)"]
+    rows = []
+    for (program, cohort), group in members.groupby(["program", "cohort_year"]):
+        for followup in sorted(y for y in years["year"].unique() if y >= cohort):
+            base = export.reindex(pd.MultiIndex.from_arrays([group["org"], [cohort - 1] * len(group)])).to_numpy()
+            late = export.reindex(pd.MultiIndex.from_arrays([group["org"], [followup] * len(group)])).to_numpy()
+            known = ~pd.isna(base) & ~pd.isna(late)
+            rows.append({"program": program, "cohort_year": cohort, "followup_year": int(followup),
+                         "n_with_export_data": int(known.sum()), "n_increased_export": int((late[known] > base[known]).sum())})
+    return pd.DataFrame(rows)

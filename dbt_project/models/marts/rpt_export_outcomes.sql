@@ -1,0 +1,127 @@
+-- Export outcomes per program, cohort and follow-up year, split by the gender of the firm's
+-- leader (kvinna / man / okänd, and totalt). Against the cohort's base year (intake - 1):
+-- firms that increased export turnover, firms active on a new market (a country not exported
+-- to in any year up to the base year), firms growing on an existing market (export value up
+-- in a country exported to in the base year), and the median and mean export growth.
+-- Every share says how many firms had the data.
+with memberships as (
+    select
+        firm_key,
+        cohort_key,
+        program,
+        cohort_year,
+        coalesce(leader_gender, 'okänd') as leader_gender
+    from {{ ref('fct_cohort_membership') }}
+),
+
+split as (
+    select *, leader_gender as gender_group from memberships
+    union all
+    select *, 'totalt' as gender_group from memberships
+),
+
+followup_years as (
+    select split.*, years.fiscal_year as followup_year
+    from split
+    cross join (select distinct fiscal_year from {{ ref('fct_firm_year') }}) as years
+    where years.fiscal_year >= split.cohort_year
+),
+
+markets as (
+    select firm_key, market_year, country_code, export_value_tkr
+    from {{ ref('int_export_markets__deduplicated') }}
+),
+
+firm_outcomes as (
+    select
+        followup_years.*,
+        base.export_turnover_tkr as base_export_tkr,
+        later.export_turnover_tkr as followup_export_tkr,
+        exists (
+            select 1 from markets as m where m.firm_key = followup_years.firm_key
+                and m.market_year = followup_years.followup_year
+        ) as has_followup_markets,
+        exists (
+            select 1 from markets as m where m.firm_key = followup_years.firm_key
+                and m.market_year = followup_years.followup_year
+                and m.country_code not in (
+                    select earlier.country_code from markets as earlier
+                    where earlier.firm_key = followup_years.firm_key
+                        and earlier.market_year <= followup_years.cohort_year - 1
+                )
+        ) as has_new_market,
+        exists (
+            select 1 from markets as m where m.firm_key = followup_years.firm_key
+                and m.market_year = followup_years.cohort_year - 1 and m.export_value_tkr is not null
+        ) as has_base_market_values,
+        exists (
+            select 1
+            from markets as base_market
+            inner join markets as later_market
+                on base_market.firm_key = later_market.firm_key
+                and base_market.country_code = later_market.country_code
+            where base_market.firm_key = followup_years.firm_key
+                and base_market.market_year = followup_years.cohort_year - 1
+                and later_market.market_year = followup_years.followup_year
+                and later_market.export_value_tkr > base_market.export_value_tkr
+        ) as is_growing_on_existing_market
+    from followup_years
+    left join {{ ref('fct_firm_year') }} as base
+        on followup_years.firm_key = base.firm_key and followup_years.cohort_year - 1 = base.fiscal_year
+    left join {{ ref('fct_firm_year') }} as later
+        on followup_years.firm_key = later.firm_key and followup_years.followup_year = later.fiscal_year
+),
+
+aggregated as (
+    select
+        program,
+        cohort_year,
+        cohort_key,
+        gender_group,
+        followup_year,
+        count(*) as n_firms,
+        count(*) filter (where base_export_tkr is not null and followup_export_tkr is not null)
+            as n_with_export_data,
+        count(*) filter (where followup_export_tkr > base_export_tkr) as n_increased_export,
+        count(*) filter (where has_followup_markets) as n_with_market_data,
+        count(*) filter (where has_new_market) as n_with_new_market,
+        count(*) filter (where has_base_market_values) as n_with_base_market_data,
+        count(*) filter (where is_growing_on_existing_market) as n_growing_on_existing_market,
+        count(*) filter (where base_export_tkr > 0 and followup_export_tkr is not null) as n_with_export_growth,
+        median(100.0 * (followup_export_tkr - base_export_tkr) / base_export_tkr)
+            filter (where base_export_tkr > 0) as median_export_growth_pct,
+        avg(100.0 * (followup_export_tkr - base_export_tkr) / base_export_tkr)
+            filter (where base_export_tkr > 0) as mean_export_growth_pct
+    from firm_outcomes
+    group by all
+)
+
+select
+    cohort_key || ' ' || gender_group || ' ' || followup_year as export_outcome_key,
+    program,
+    cohort_year,
+    cohort_year - 1 as base_year,
+    followup_year,
+    followup_year - cohort_year as event_time,
+    gender_group as leader_gender,
+    n_firms,
+    n_with_export_data,
+    n_increased_export,
+    {{ suppressed('round(100.0 * n_increased_export / nullif(n_with_export_data, 0), 1)', 'n_with_export_data') }}
+        as share_increased_export_pct,
+    n_with_market_data,
+    n_with_new_market,
+    {{ suppressed('round(100.0 * n_with_new_market / nullif(n_with_market_data, 0), 1)', 'n_with_market_data') }}
+        as share_with_new_market_pct,
+    n_with_base_market_data,
+    n_growing_on_existing_market,
+    {{ suppressed('round(100.0 * n_growing_on_existing_market / nullif(n_with_base_market_data, 0), 1)', 'n_with_base_market_data') }}
+        as share_growing_on_existing_market_pct,
+    n_with_export_growth,
+    {{ suppressed('round(median_export_growth_pct, 1)', 'n_with_export_growth') }} as median_export_growth_pct,
+    {{ suppressed('round(mean_export_growth_pct, 1)', 'n_with_export_growth') }} as mean_export_growth_pct,
+    n_with_export_data < {{ var('min_firms_shown', 5) }} as is_suppressed,
+    case when n_with_export_data < {{ var('min_firms_shown', 5) }}
+        then 'fewer than {{ var("min_firms_shown", 5) }} firms with export data: shares hidden' end
+        as suppression_reason
+from aggregated

@@ -1,0 +1,148 @@
+-- Are the participants like the county's firms? Per program (and 'Samtliga program'), per
+-- dimension (kommun, sni_avdelning, storleksklass, alder) and category: the participants'
+-- share against the share among the county's active firms with 0-249 employees (SCB), in
+-- percentage points, with the same share from the Bisnode population as a cross-check.
+-- Participants are placed in the base year of their first cohort; the county shares are
+-- weighted over those base years in the same proportions.
+with participants as (
+    select * from {{ ref('int_representativity__participant_categories') }}
+),
+
+known as (
+    select program, dimension, count(*) as n_known, count(*) filter (where category is null) as n_unknown
+    from participants
+    group by program, dimension
+),
+
+participant_counts as (
+    select program, dimension, category, count(*) as n_participants
+    from participants
+    where category is not null
+    group by program, dimension, category
+),
+
+base_year_weights as (
+    select program, dimension, base_year, count(*) / sum(count(*)) over (partition by program, dimension) as weight
+    from participants
+    where category is not null
+    group by program, dimension, base_year
+),
+
+scb as (
+    -- The kommun dimension counts every firm of the municipality (summed over size classes).
+    select
+        baseline_year as year,
+        case when dimension = 'storleksklass' then 'kommun' end as dimension,
+        municipality_code as category,
+        sum(firm_count) as firms
+    from {{ ref('stg_scb__municipal_baselines') }}
+    where dimension = 'storleksklass'
+    group by all
+    union all
+    select baseline_year as year, dimension, category, sum(firm_count) as firms
+    from {{ ref('stg_scb__municipal_baselines') }}
+    group by all
+),
+
+bisnode_population as (
+    select
+        firm_years.fiscal_year as year,
+        firm_years.municipality_code,
+        firms.sni_section,
+        {{ scb_size_class('firm_years.employees') }} as size_class,
+        {{ age_band('firm_years.fiscal_year - firms.registration_year') }} as age_band
+    from {{ ref('fct_firm_year') }} as firm_years
+    inner join {{ ref('dim_firm') }} as firms on firm_years.firm_key = firms.firm_key
+    where coalesce(firm_years.employees, 0) < 250
+),
+
+bisnode as (
+    select year, 'kommun' as dimension, municipality_code as category, count(*) as firms
+    from bisnode_population group by all
+    union all
+    select year, 'sni_avdelning' as dimension, sni_section as category, count(*) as firms
+    from bisnode_population group by all
+    union all
+    select year, 'storleksklass' as dimension, size_class as category, count(*) as firms
+    from bisnode_population group by all
+    union all
+    select year, 'alder' as dimension, age_band as category, count(*) as firms
+    from bisnode_population group by all
+),
+
+county_shares as (
+    select
+        'scb' as population,
+        year,
+        dimension,
+        category,
+        firms,
+        firms / sum(firms) over (partition by year, dimension) as share
+    from scb
+    union all
+    select
+        'bisnode' as population,
+        year,
+        dimension,
+        category,
+        firms,
+        firms / sum(firms) over (partition by year, dimension) as share
+    from bisnode
+    where category is not null
+),
+
+weighted_county as (
+    select
+        weights.program,
+        weights.dimension,
+        county.category,
+        sum(weights.weight * county.share) filter (where county.population = 'scb') as county_share,
+        sum(weights.weight * county.firms) filter (where county.population = 'scb') as county_firms,
+        sum(weights.weight * county.share) filter (where county.population = 'bisnode') as bisnode_share
+    from base_year_weights as weights
+    inner join county_shares as county
+        on weights.base_year = county.year and weights.dimension = county.dimension
+    group by all
+),
+
+combined as (
+    select
+        coalesce(counts.program, county.program) as program,
+        coalesce(counts.dimension, county.dimension) as dimension,
+        coalesce(counts.category, county.category) as category,
+        coalesce(counts.n_participants, 0) as n_participants,
+        county.county_firms,
+        county.county_share,
+        county.bisnode_share
+    from participant_counts as counts
+    full outer join weighted_county as county
+        on counts.program = county.program
+        and counts.dimension = county.dimension
+        and counts.category = county.category
+)
+
+select
+    combined.program || ' ' || combined.dimension || ' ' || combined.category as representativity_key,
+    combined.program,
+    combined.dimension,
+    combined.category,
+    municipalities.municipality_name,
+    combined.n_participants,
+    known.n_known - known.n_unknown as n_participants_with_category,
+    known.n_unknown as n_participants_without_category,
+    {{ suppressed('round(100.0 * combined.n_participants / (known.n_known - known.n_unknown), 1)', 'combined.n_participants') }}
+        as participant_share_pct,
+    round(combined.county_firms, 0) as county_firms,
+    round(100.0 * combined.county_share, 1) as county_share_pct,
+    {{ suppressed('round(100.0 * combined.n_participants / (known.n_known - known.n_unknown) - 100.0 * coalesce(combined.county_share, 0), 1)', 'combined.n_participants') }}
+        as difference_pp,
+    round(100.0 * combined.bisnode_share, 1) as bisnode_share_pct,
+    combined.n_participants < {{ var('min_firms_shown', 5) }} as is_suppressed,
+    case when combined.n_participants < {{ var('min_firms_shown', 5) }}
+        then 'fewer than {{ var("min_firms_shown", 5) }} participants in the category: share hidden' end
+        as suppression_reason
+from combined
+inner join known on combined.program = known.program and combined.dimension = known.dimension
+left join {{ ref('municipalities') }} as municipalities
+    on combined.dimension = 'kommun' and combined.category = municipalities.municipality_code
+where combined.category is not null

@@ -1,0 +1,58 @@
+"""Representativity and export outcomes, checked against independent pandas on the landing files."""
+
+import duckdb
+import pytest
+
+from tests.independent import county_size_class_shares, export_increase_counts, participant_kommun_counts
+
+
+def _query(run, sql):
+    with duckdb.connect(str(run["warehouse"] / "followup.duckdb"), read_only=True) as con:
+        return con.execute(sql).df()
+
+
+def test_participant_shares_per_municipality(nightly_run):
+    expected = participant_kommun_counts(nightly_run["landing"])
+    actual = _query(
+        nightly_run,
+        "SELECT category, n_participants, participant_share_pct, is_suppressed FROM marts.rpt_representativity "
+        "WHERE program = 'Samtliga program' AND dimension = 'kommun' AND n_participants > 0",
+    ).set_index("category")
+    assert dict(actual["n_participants"]) == dict(expected)
+    for code, row in actual.iterrows():
+        if row["is_suppressed"]:
+            assert row["participant_share_pct"] != row["participant_share_pct"]  # hidden (NaN)
+        else:
+            assert row["participant_share_pct"] == pytest.approx(100 * expected[code] / expected.sum(), abs=0.05)
+
+
+def test_county_shares_come_from_the_scb_baselines(nightly_run):
+    expected = county_size_class_shares(nightly_run["landing"])
+    actual = _query(
+        nightly_run,
+        "SELECT category, county_share_pct FROM marts.rpt_representativity "
+        "WHERE program = 'Samtliga program' AND dimension = 'storleksklass'",
+    ).set_index("category")["county_share_pct"]
+    for category, share in expected.items():
+        assert actual[category] == pytest.approx(100 * share, abs=0.06), category
+
+
+def test_export_increase_counts(nightly_run):
+    expected = export_increase_counts(nightly_run["landing"]).set_index(["program", "cohort_year", "followup_year"])
+    actual = _query(
+        nightly_run,
+        "SELECT program, cohort_year, followup_year, n_with_export_data, n_increased_export "
+        "FROM marts.rpt_export_outcomes WHERE leader_gender = 'totalt'",
+    ).set_index(["program", "cohort_year", "followup_year"])
+    assert sorted(actual.index) == sorted(expected.index)
+    assert (actual.loc[expected.index] == expected).all().all()
+
+
+def test_small_groups_are_hidden_with_a_reason(nightly_run):
+    hidden = _query(
+        nightly_run,
+        "SELECT share_increased_export_pct, suppression_reason FROM marts.rpt_export_outcomes WHERE is_suppressed",
+    )
+    assert not hidden.empty
+    assert hidden["share_increased_export_pct"].isna().all()
+    assert hidden["suppression_reason"].str.contains("fewer than 5").all()
