@@ -96,11 +96,10 @@ def prepare_environment(landing: Path, warehouse: Path) -> None:
 
     os.environ[LANDING_ENV] = str(landing.resolve())
     os.environ[WAREHOUSE_ENV] = str(warehouse.resolve())
-    if not os.environ.get("DAGSTER_HOME"):
-        home = warehouse.resolve() / ".dagster"
-        home.mkdir(parents=True, exist_ok=True)
-        os.environ["DAGSTER_HOME"] = str(home)
-    config = Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml"
+    home = Path(os.environ.get("DAGSTER_HOME") or warehouse.resolve() / ".dagster")
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["DAGSTER_HOME"] = str(home)
+    config = home / "dagster.yaml"
     if not config.exists():
         config.write_text(DAGSTER_YAML)
 

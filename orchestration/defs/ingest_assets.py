@@ -4,7 +4,7 @@
 import dagster as dg
 
 from ingest.contracts import SOURCES, Source
-from ingest.load import OUTCOME_REJECTED, load_source
+from ingest.load import OUTCOME_REJECTED, LoadSettings, load_source
 from orchestration.defs.resources import WarehouseResource
 
 DUCKDB_POOL = "duckdb"
@@ -22,7 +22,8 @@ def build_source_asset(source: Source) -> dg.AssetsDefinition:
     def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         with warehouse.connect_work() as con:
             results = load_source(
-                con, source, warehouse.landing_path, context.run_id, warehouse.pseudonym_secret()
+                con, source, warehouse.landing_path, context.run_id, warehouse.pseudonym_secret(),
+                LoadSettings(max_quarantine_share=warehouse.max_quarantine_share),
             )
         for result in results:
             log = context.log.warning if result.outcome == OUTCOME_REJECTED or result.message else context.log.info

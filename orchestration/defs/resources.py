@@ -18,6 +18,7 @@ from orchestration.defs.project import dbt_project
 WAREHOUSE_ENV = "FOLLOWUP_WAREHOUSE_DIR"
 LANDING_ENV = "FOLLOWUP_LANDING_DIR"
 PSEUDONYM_KEY_ENV = "FOLLOWUP_PSEUDONYM_KEY"
+MAX_QUARANTINE_SHARE_ENV = "FOLLOWUP_MAX_QUARANTINE_SHARE"
 PUBLISHED_NAME = "followup.duckdb"
 
 
@@ -29,6 +30,8 @@ class WarehouseResource(dg.ConfigurableResource):
     # Set deliberately: the nightly run must fit an ordinary 2-core machine.
     duckdb_memory_limit: str = "6GB"
     duckdb_threads: int = 2
+    # A delivered file with a larger share of bad rows is rejected whole.
+    max_quarantine_share: float = 0.5
 
     @property
     def landing_path(self) -> Path:
@@ -76,7 +79,9 @@ def resources() -> dg.Definitions:
     return dg.Definitions(
         resources={
             "warehouse": WarehouseResource(
-                landing_dir=dg.EnvVar(LANDING_ENV), warehouse_dir=dg.EnvVar(WAREHOUSE_ENV)
+                landing_dir=dg.EnvVar(LANDING_ENV),
+                warehouse_dir=dg.EnvVar(WAREHOUSE_ENV),
+                max_quarantine_share=float(os.environ.get(MAX_QUARANTINE_SHARE_ENV, "0.5")),
             ),
             "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=str(dbt_project.project_dir)),
         }
