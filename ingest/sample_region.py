@@ -347,7 +347,7 @@ def _write_baselines(out: Path, counts: pd.DataFrame, seed: int) -> None:
     rng = np.random.default_rng(seed + 2)
     counts = counts.sort_values(["kommunkod", "ar", "dimension", "kategori"])
     coverage = rng.uniform(0.93, 0.99, len(counts))
-    counts["antal_foretag"] = np.ceil(counts["n"] / coverage).astype(int)
+    counts["antal_foretag"] = np.maximum(counts["n"], np.round(counts["n"] / coverage)).astype(int)
     counts.drop(columns="n").to_csv(out / "baselines" / "scb_foretagsregister.csv", index=False)
 
 

@@ -30,7 +30,8 @@ def nightly_run(small_region, tmp_path_factory):
     """One `followup run` on the small region, with its own warehouse and Dagster home."""
     warehouse = tmp_path_factory.mktemp("warehouse")
     saved = {k: os.environ.get(k) for k in ("DAGSTER_HOME", "FOLLOWUP_WAREHOUSE_DIR", "FOLLOWUP_LANDING_DIR")}
-    os.environ.pop("DAGSTER_HOME", None)
+    # As `make run` does: DAGSTER_HOME named in the environment but not yet created.
+    os.environ["DAGSTER_HOME"] = str(warehouse / "dagster_home")
     exit_code = run_cli("run", "--landing", str(small_region), "--warehouse", str(warehouse))
     yield {"exit_code": exit_code, "warehouse": warehouse, "landing": small_region}
     for key, value in saved.items():

@@ -8,6 +8,7 @@ import dagster as dg
 
 from ingest.contracts import SOURCES
 from ingest.load import OUTCOME_REJECTED
+from orchestration.defs.ingest_assets import DUCKDB_POOL
 from orchestration.defs.resources import WarehouseResource
 
 
@@ -16,6 +17,7 @@ def build_source_check(source_name: str) -> dg.AssetChecksDefinition:
         asset=f"raw_{source_name}",
         name=f"{source_name}_expectations",
         blocking=True,
+        pool=DUCKDB_POOL,  # reads the working database: one process at a time
         description=f"The {source_name} expectation suite (expectations/suites.py) on this run's deliveries.",
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
