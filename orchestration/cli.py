@@ -47,12 +47,19 @@ def build_parser() -> argparse.ArgumentParser:
     sql = commands.add_parser("sql", help="query the published warehouse, read-only")
     sql.add_argument("query", help="a SQL query, e.g. \"select * from marts.rpt_cohort_summary\"")
     sql.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE, help="warehouse folder (default: %(default)s)")
+    extract = commands.add_parser("extract", help="write an extract from the published warehouse")
+    kinds = extract.add_subparsers(dest="kind", required=True)
+    tva = kinds.add_parser("tillvaxtverket", help="indicator report, supported enterprises, participant list")
+    tva.add_argument("--program", default=None, help="only this program (default: all)")
+    tva.add_argument("--year", type=int, default=None, help="only this year (default: all)")
+    tva.add_argument("--out", type=Path, default=None, help="folder (default: <warehouse>/extracts/<today>)")
+    tva.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE, help="warehouse folder (default: %(default)s)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"run": run_command, "sample": sample_command, "sql": sql_command}[args.command]
+    handler = {"run": run_command, "sample": sample_command, "sql": sql_command, "extract": extract_command}[args.command]
     return handler(args)
 
 
@@ -77,6 +84,28 @@ def sql_command(args: argparse.Namespace) -> int:
         except duckdb.Error as exc:
             print(f"error: the query failed: {exc}", file=sys.stderr)
             return EXIT_QUERY
+    return EXIT_OK
+
+
+def extract_command(args: argparse.Namespace) -> int:
+    from orchestration.defs.extract_assets import run_date
+    from orchestration.defs.publish_assets import RESTRICTED_FILE
+    from warehouse.extracts import write_tillvaxtverket_extract
+
+    published = args.warehouse / "followup.duckdb"
+    identifiers = args.warehouse / "restricted" / RESTRICTED_FILE
+    if not published.exists() or not identifiers.exists():
+        print(f"error: no published warehouse in {args.warehouse}; run `followup run` first.", file=sys.stderr)
+        return EXIT_USAGE
+    date = run_date()
+    restricted = args.warehouse / "restricted" / "extracts" / date
+    if args.program or args.year:  # a selection never overwrites the night's full list
+        restricted = restricted / f"{args.program or 'alla'}_{args.year or 'alla'}".replace(" ", "_")
+    files = write_tillvaxtverket_extract(
+        published, identifiers, args.out or args.warehouse / "extracts" / date, restricted, args.program, args.year
+    )
+    print(f"wrote {files.workbook} (and CSVs beside it)")
+    print(f"participant list, with identifiers (restricted, mode 0600): {files.participant_list}")
     return EXIT_OK
 
 

@@ -2,7 +2,16 @@
 
 import dagster as dg
 
-from orchestration.defs import checks, dbt_assets, ingest_assets, publish_assets, resources, schedules, sensors
+from orchestration.defs import (
+    checks,
+    dbt_assets,
+    extract_assets,
+    ingest_assets,
+    publish_assets,
+    resources,
+    schedules,
+    sensors,
+)
 
 defs = dg.Definitions.merge(
     resources.resources(),
@@ -10,6 +19,7 @@ defs = dg.Definitions.merge(
     checks.defs(),
     dbt_assets.defs(),
     publish_assets.defs(),
+    extract_assets.defs(),
     schedules.defs(),
     sensors.defs(),
 )

@@ -49,6 +49,7 @@ def print_summary(run_id: str, warehouse: Path) -> bool:
     print(summary.to_string(index=False))
     print(f"\nPublished: {published.resolve()}")
     print(f"Identifiers (restricted): {(warehouse / 'restricted' / 'identifiers.duckdb').resolve()}")
+    print(f"Extracts: {(warehouse / 'extracts').resolve()} (participant lists under restricted/extracts/)")
     if rejected:
         print(f"\nCompleted with rejections: {len(rejected)} file(s) were not loaded (copies and reasons in landing/rejected/).")
     return bool(rejected)

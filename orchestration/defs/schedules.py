@@ -6,6 +6,9 @@ nightly_job = dg.define_asset_job(
     "nightly",
     selection=dg.AssetSelection.all(),
     description="Ingest every landing source, build and test the dbt models, publish the warehouse.",
+    # Every step writes the one DuckDB file (pool "duckdb", limit 1), so steps cannot run in
+    # parallel anyway; one process spares a Python start-up per step.
+    executor_def=dg.in_process_executor,
 )
 
 nightly_schedule = dg.ScheduleDefinition(

@@ -1,0 +1,84 @@
+-- Tillväxtverket's indicator report: per program and year, targets (from the operators'
+-- targets deliveries) and outcomes split women / men / total, in the layout of
+-- shared/reference/seed_indicators.csv. A year's outcomes are those of the cohort taken in
+-- that year, measured {{ var('indicator_followup_years', 1) }} year(s) after intake against its base year.
+with outcomes as (
+    select
+        program,
+        cohort_year as indicator_year,
+        leader_gender,
+        n_firms,
+        n_with_new_market,
+        n_growing_on_existing_market,
+        n_increased_export
+    from {{ ref('rpt_export_outcomes') }}
+    where event_time = {{ var('indicator_followup_years', 1) }}
+),
+
+participating as (
+    select program, cohort_year as indicator_year, coalesce(leader_gender, 'okänd') as leader_gender, count(*) as n
+    from {{ ref('fct_cohort_membership') }}
+    group by all
+    union all
+    select program, cohort_year as indicator_year, 'totalt' as leader_gender, count(*) as n
+    from {{ ref('fct_cohort_membership') }}
+    group by all
+),
+
+long as (
+    select program, indicator_year, leader_gender, 'Antal deltagande företag' as indicator, n as outcome
+    from participating
+    union all
+    select program, indicator_year, leader_gender, 'Antal företag som går in på en exportmarknad', n_with_new_market
+    from outcomes
+    union all
+    select program, indicator_year, leader_gender, 'Antal företag som växer på befintlig marknad', n_growing_on_existing_market
+    from outcomes
+    union all
+    select program, indicator_year, leader_gender, 'Antal företag som ökar sin exportomsättning', n_increased_export
+    from outcomes
+),
+
+wide as (
+    select
+        program,
+        indicator_year,
+        indicator,
+        sum(outcome) filter (where leader_gender = 'kvinna') as outcome_women,
+        sum(outcome) filter (where leader_gender = 'man') as outcome_men,
+        sum(outcome) filter (where leader_gender = 'totalt') as outcome_total
+    from long
+    group by all
+),
+
+targets as (
+    select *
+    from {{ ref('stg_operators__targets') }}
+    qualify row_number() over (
+        partition by program, target_year, indicator order by delivery_seq desc, source_line desc
+    ) = 1
+)
+
+select
+    coalesce(wide.program, targets.program) || ' ' || coalesce(wide.indicator_year, targets.target_year)
+    || ' ' || coalesce(wide.indicator, targets.indicator) as indicator_key,
+    coalesce(wide.program, targets.program) as program,
+    coalesce(wide.indicator_year, targets.target_year) as year,
+    coalesce(wide.indicator, targets.indicator) as indicator,
+    case
+        when coalesce(wide.indicator, targets.indicator) = 'Antal företag som ökar sin exportomsättning'
+            then 'egen indikator'
+        else 'resultatindikator'
+    end as kind,
+    targets.target_women,
+    targets.target_men,
+    targets.target_total,
+    cast(coalesce(wide.outcome_women, 0) as bigint) as outcome_women,
+    cast(coalesce(wide.outcome_men, 0) as bigint) as outcome_men,
+    cast(coalesce(wide.outcome_total, 0) as bigint) as outcome_total,
+    round(100.0 * coalesce(wide.outcome_total, 0) / nullif(targets.target_total, 0), 1) as share_of_target_met_pct
+from wide
+full outer join targets
+    on wide.program = targets.program
+    and wide.indicator_year = targets.target_year
+    and wide.indicator = targets.indicator

@@ -1,0 +1,42 @@
+"""Nightly extracts for Tillväxtverket, written from the published warehouse."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from orchestration.defs.publish_assets import RESTRICTED_FILE, published_warehouse
+from orchestration.defs.resources import WarehouseResource
+from warehouse.extracts import write_tillvaxtverket_extract
+
+
+def run_date() -> str:
+    return datetime.now(ZoneInfo("Europe/Stockholm")).date().isoformat()
+
+
+@dg.asset(
+    group_name="extracts",
+    deps=[published_warehouse],
+    kinds={"excel", "csv"},
+    description="warehouse/extracts/<run date>/: the Tillväxtverket indicator and supported-enterprise "
+    "sheets (.xlsx and CSV). The participant list, which carries identifiers, goes to "
+    "warehouse/restricted/extracts/<run date>/ (mode 0600). Earlier nights' files stay.",
+)
+def tillvaxtverket_extract(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    date = run_date()
+    files = write_tillvaxtverket_extract(
+        warehouse.published_path,
+        warehouse.warehouse_path / "restricted" / RESTRICTED_FILE,
+        warehouse.warehouse_path / "extracts" / date,
+        warehouse.warehouse_path / "restricted" / "extracts" / date,
+    )
+    context.log.info(f"wrote {files.workbook}; participant list (restricted) {files.participant_list}")
+    return dg.MaterializeResult(
+        metadata={"workbook": dg.MetadataValue.path(str(files.workbook)),
+                  "participant_list": dg.MetadataValue.path(str(files.participant_list))}
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(assets=[tillvaxtverket_extract])

@@ -1,0 +1,69 @@
+"""The nightly Tillväxtverket extract ties out with the landing files, read back from the .xlsx."""
+
+import stat
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from orchestration.defs.extract_assets import run_date
+from tests.independent import export_increase_counts, memberships, read_any
+
+PARTICIPATING = "Antal deltagande företag"
+INCREASED_EXPORT = "Antal företag som ökar sin exportomsättning"
+
+
+@pytest.fixture(scope="module")
+def extract(nightly_run):
+    folder = nightly_run["warehouse"] / "extracts" / run_date()
+    sheet = load_workbook(folder / "tillvaxtverket_indikatorer.xlsx")["Indikatorer"]
+    rows = list(sheet.iter_rows(values_only=True))
+    frame = pd.DataFrame(rows[1:], columns=rows[0])
+    return {"sheet": sheet, "frame": frame.set_index(["Program", "År", "Indikator"]), "folder": folder}
+
+
+def test_participating_firms_by_gender(nightly_run, extract):
+    landing = nightly_run["landing"]
+    parts = pd.concat([read_any(p) for p in sorted((landing / "participants").iterdir()) if p.is_file()])
+    parts["Kohort"] = parts["Kohort"].astype(int)
+    frame = extract["frame"]
+    for (program, year), group in parts.groupby(["Program", "Kohort"]):
+        row = frame.loc[(program, year, PARTICIPATING)]
+        assert row["Utfall totalt"] == len(group)
+        assert row["Utfall kvinnor"] == (group["ledning_kon"] == "kvinna").sum()
+        assert row["Utfall män"] == (group["ledning_kon"] == "man").sum()
+
+
+def test_firms_increasing_export_one_year_after_intake(nightly_run, extract):
+    counts = export_increase_counts(nightly_run["landing"])
+    one_year_on = counts[counts["followup_year"] == counts["cohort_year"] + 1]
+    frame = extract["frame"]
+    assert len(one_year_on) > 5
+    for _, row in one_year_on.iterrows():
+        assert frame.loc[(row["program"], row["cohort_year"], INCREASED_EXPORT)]["Utfall totalt"] == row["n_increased_export"]
+
+
+def test_targets_and_share_of_target(nightly_run, extract):
+    targets = pd.read_csv(nightly_run["landing"] / "targets" / "targets.csv", sep=";")
+    frame = extract["frame"]
+    for _, target in targets.iterrows():
+        row = frame.loc[(target["program"], target["ar"], target["indikator"])]
+        assert (row["Mål kvinnor"], row["Mål män"], row["Mål totalt"]) == (target["mal_kvinnor"], target["mal_man"], target["mal_totalt"])
+        assert row["Andel av mål (%)"] == pytest.approx(100 * row["Utfall totalt"] / target["mal_totalt"], abs=0.05)
+
+
+def test_share_column_is_coloured_by_how_much_of_the_target_was_met(extract):
+    rules = [rule for ranges in extract["sheet"].conditional_formatting for rule in ranges.rules]
+    colours = {rule.operator: rule.dxf.fill.fgColor.rgb[-6:] for rule in rules}
+    assert colours == {"lessThan": "F8CBAD", "between": "FFE699", "greaterThanOrEqual": "C6EFCE"}
+
+
+def test_identifiers_only_in_the_restricted_participant_list(nightly_run, extract):
+    restricted = nightly_run["warehouse"] / "restricted" / "extracts" / run_date()
+    participant_list = restricted / "deltagarforteckning.xlsx"
+    assert stat.S_IMODE(participant_list.stat().st_mode) == 0o600
+    listed = pd.read_excel(participant_list, dtype=str)
+    expected = memberships(nightly_run["landing"])
+    assert set(listed["Organisationsnummer"]) == set(expected["org"])
+    aggregate_text = "".join(p.read_text(encoding="utf-8-sig") for p in extract["folder"].glob("*.csv"))
+    assert not any(org in aggregate_text for org in expected["org"])

@@ -1,0 +1,122 @@
+"""The Tillväxtverket extract: indicator and supported-enterprise sheets, and the participant list.
+
+The aggregate workbook carries no identifiers. The participant list (deltagarförteckning)
+carries organisation numbers, so it is written to a restricted folder, readable by its
+owner only. Every sheet is also written as CSV, ';'-separated, UTF-8 with BOM, so that
+Swedish Excel opens it correctly.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+from openpyxl import load_workbook
+from openpyxl.formatting.rule import CellIsRule
+from openpyxl.styles import Font, PatternFill
+
+INDICATOR_COLUMNS = {
+    "program": "Program", "year": "År", "indicator": "Indikator", "kind": "Typ",
+    "target_women": "Mål kvinnor", "target_men": "Mål män", "target_total": "Mål totalt",
+    "outcome_women": "Utfall kvinnor", "outcome_men": "Utfall män", "outcome_total": "Utfall totalt",
+    "share_of_target_met_pct": "Andel av mål (%)",
+}
+SUPPORTED_COLUMNS = {
+    "year": "År", "size_class": "Storleksklass (EU)", "firms_led_by_women": "Kvinnor",
+    "firms_led_by_men": "Män", "firms_leader_unknown": "Okänt", "firms_total": "Totalt",
+}
+PARTICIPANT_COLUMNS = {"org_nr": "Organisationsnummer", "company_name": "Företagsnamn", "program": "Program",
+                       "cohort_year": "Kohort"}
+RED, YELLOW, GREEN = "F8CBAD", "FFE699", "C6EFCE"
+
+
+@dataclass(frozen=True)
+class ExtractFiles:
+    workbook: Path
+    participant_list: Path
+
+
+def _filters(program: str | None, year: int | None, year_column: str) -> tuple[str, list]:
+    clauses, params = [], []
+    if program:
+        clauses.append("program = ?")
+        params.append(program)
+    if year:
+        clauses.append(f"{year_column} = ?")
+        params.append(year)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def write_tillvaxtverket_extract(published: Path, identifiers: Path, out_dir: Path, restricted_dir: Path,
+                                 program: str | None = None, year: int | None = None) -> ExtractFiles:
+    """Write the extract for ``program`` and ``year`` (all when None) from the published files."""
+    where, params = _filters(program, year, "year")
+    with duckdb.connect(str(published), read_only=True) as con:
+        indicators = con.execute(
+            f"SELECT {', '.join(INDICATOR_COLUMNS)} FROM marts.rpt_tillvaxtverket_indicators{where} "
+            "ORDER BY program, year, indicator", params).df()
+        year_where, year_params = _filters(None, year, "year")
+        supported = con.execute(
+            f"SELECT {', '.join(SUPPORTED_COLUMNS)} FROM marts.rpt_supported_enterprises{year_where} "
+            "ORDER BY year, size_class", year_params).df()
+    part_where, part_params = _filters(program, year, "cohort_year")
+    with duckdb.connect(str(identifiers), read_only=True) as con:
+        participants = con.execute(
+            f"SELECT {', '.join(PARTICIPANT_COLUMNS)} FROM restricted.participant_list{part_where} "
+            "ORDER BY program, cohort_year, org_nr", part_params).df()
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    restricted_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(restricted_dir, 0o700)
+    workbook = out_dir / "tillvaxtverket_indikatorer.xlsx"
+    sheets = {"Indikatorer": indicators.rename(columns=INDICATOR_COLUMNS),
+              "Stödda företag": supported.rename(columns=SUPPORTED_COLUMNS)}
+    _write_workbook(workbook, sheets)
+    _colour_target_share(workbook)
+    for name, frame in sheets.items():
+        _write_csv(frame, out_dir / f"{_file_stem(name)}.csv")
+
+    participant_list = restricted_dir / "deltagarforteckning.xlsx"
+    participant_sheet = {"Deltagarförteckning": participants.rename(columns=PARTICIPANT_COLUMNS)}
+    _write_workbook(participant_list, participant_sheet)
+    participant_csv = restricted_dir / "deltagarforteckning.csv"
+    _write_csv(participant_sheet["Deltagarförteckning"], participant_csv)
+    for path in (participant_list, participant_csv):
+        os.chmod(path, 0o600)
+    return ExtractFiles(workbook, participant_list)
+
+
+def _file_stem(sheet: str) -> str:
+    return sheet.lower().replace(" ", "_").replace("ö", "o").replace("ä", "a").replace("å", "a")
+
+
+def _write_workbook(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for name, frame in sheets.items():
+            frame.to_excel(writer, sheet_name=name, index=False)
+            sheet = writer.sheets[name]
+            for cell in sheet[1]:
+                cell.font = Font(bold=True)
+            for column in sheet.columns:
+                width = max(len(str(c.value or "")) for c in column)
+                sheet.column_dimensions[column[0].column_letter].width = min(max(10, width + 2), 60)
+
+
+def _colour_target_share(path: Path) -> None:
+    """Red: target not met (< 50 %); yellow: partly met (50-99 %); green: met (>= 100 %)."""
+    workbook = load_workbook(path)
+    sheet = workbook["Indikatorer"]
+    column = sheet.cell(row=1, column=sheet.max_column).column_letter
+    cells = f"{column}2:{column}{max(sheet.max_row, 2)}"
+    for operator, formula, colour in (("lessThan", ["50"], RED), ("between", ["50", "99.999"], YELLOW),
+                                      ("greaterThanOrEqual", ["100"], GREEN)):
+        fill = PatternFill(start_color=colour, end_color=colour, fill_type="solid")
+        sheet.conditional_formatting.add(cells, CellIsRule(operator=operator, formula=formula, fill=fill))
+    workbook.save(path)
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_csv(path, sep=";", index=False, encoding="utf-8-sig", decimal=",")
