@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     sql = commands.add_parser("sql", help="query the published warehouse, read-only")
     sql.add_argument("query", help="a SQL query, e.g. \"select * from marts.rpt_cohort_summary\"")
     sql.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE, help="warehouse folder (default: %(default)s)")
+    docs = commands.add_parser("docs", help="build the dbt docs site, catalog included, from the published warehouse")
+    docs.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE, help="warehouse folder (default: %(default)s)")
+
     extract = commands.add_parser("extract", help="write an extract from the published warehouse")
     kinds = extract.add_subparsers(dest="kind", required=True)
     tva = kinds.add_parser("tillvaxtverket", help="indicator report, supported enterprises, participant list")
@@ -59,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"run": run_command, "sample": sample_command, "sql": sql_command, "extract": extract_command}[args.command]
+    handler = {"run": run_command, "sample": sample_command, "sql": sql_command, "extract": extract_command,
+               "docs": docs_command}[args.command]
     return handler(args)
 
 
@@ -106,6 +110,29 @@ def extract_command(args: argparse.Namespace) -> int:
     )
     print(f"wrote {files.workbook} (and CSVs beside it)")
     print(f"participant list, with identifiers (restricted, mode 0600): {files.participant_list}")
+    return EXIT_OK
+
+
+def docs_command(args: argparse.Namespace) -> int:
+    import subprocess
+
+    from orchestration.defs.project import DBT_PROJECT_DIR
+    from orchestration.defs.resources import WAREHOUSE_ENV
+
+    warehouse = args.warehouse.resolve()
+    if not (warehouse / "followup.duckdb").exists():
+        print(f"error: no published warehouse in {warehouse}; run `followup run` first.", file=sys.stderr)
+        return EXIT_USAGE
+    target = warehouse / "docs"
+    completed = subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), "docs", "generate", "--profiles-dir", ".", "--target", "published",
+         "--target-path", str(target), "--quiet"],
+        cwd=DBT_PROJECT_DIR, env={**os.environ, WAREHOUSE_ENV: str(warehouse)},
+    )
+    if completed.returncode != 0:
+        print("error: dbt docs generate failed; see its output above.", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"dbt docs: {target / 'index.html'} (serve the folder, e.g. `python -m http.server -d {target}`)")
     return EXIT_OK
 
 

@@ -46,3 +46,14 @@ def landing_copy(small_region, tmp_path) -> Path:
     target = tmp_path / "landing"
     shutil.copytree(small_region, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def default_region_run(tmp_path_factory):
+    """The bundled sample region (default size and seed), run once through `followup run`."""
+    landing = tmp_path_factory.mktemp("default_region") / "landing"
+    manifest = generate(landing)
+    warehouse = tmp_path_factory.mktemp("default_warehouse")
+    os.environ.pop("DAGSTER_HOME", None)
+    exit_code = run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse))
+    return {"exit_code": exit_code, "landing": landing, "warehouse": warehouse, "manifest": manifest}

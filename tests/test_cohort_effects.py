@@ -6,33 +6,27 @@ cohort must show none, and the naive before/after change must be biased upwards,
 selection of young, growing firms into the programs implies.
 """
 
-import json
 import math
-import os
 
 import duckdb
 import pytest
 
-from ingest.sample_region import RAMP_YEARS, generate
-from tests.conftest import run_cli
+from ingest.sample_region import RAMP_YEARS
 
 FULL_RAMP = RAMP_YEARS - 1  # the first event time with the whole effect
 
 
 @pytest.fixture(scope="module")
-def effects(tmp_path_factory):
-    landing = tmp_path_factory.mktemp("effects") / "landing"
-    manifest = generate(landing)
-    warehouse = tmp_path_factory.mktemp("effects_warehouse")
-    os.environ.pop("DAGSTER_HOME", None)
-    assert run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse)) == 0
-    with duckdb.connect(str(warehouse / "followup.duckdb"), read_only=True) as con:
+def effects(default_region_run):
+    assert default_region_run["exit_code"] == 0
+    with duckdb.connect(str(default_region_run["warehouse"] / "followup.duckdb"), read_only=True) as con:
         rows = con.execute(
             "SELECT program, cohort_year, event_time, effect, ci_low, ci_high, naive_change "
             "FROM marts.rpt_cohort_effects WHERE outcome = 'turnover' AND NOT is_suppressed"
         ).fetchall()
     estimates = {(p, g, e): (eff, lo, hi, naive) for p, g, e, eff, lo, hi, naive in rows}
-    truth = {(c["program"], c["cohort_year"]): c["planted_turnover_effect"] for c in manifest["cohorts"]}
+    cohorts = default_region_run["manifest"]["cohorts"]
+    truth = {(c["program"], c["cohort_year"]): c["planted_turnover_effect"] for c in cohorts}
     return estimates, truth
 
 

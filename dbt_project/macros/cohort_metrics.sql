@@ -28,3 +28,10 @@
     {{ change_pct('followup_employees', 'base_employees') }} as employment_change_pct,
     {{ n_observed_in_both('followup_employees', 'base_employees') }} as n_firms_employment_change
 {%- endmacro %}
+
+{#- Sample variance from exact sums: order-independent, unlike var_samp over doubles. -#}
+{% macro sample_variance(sum_values, sum_squares, n) -%}
+    case when {{ n }} > 1 then
+        greatest(cast({{ sum_squares }} - {{ sum_values }} * {{ sum_values }} / {{ n }} as double), 0) / ({{ n }} - 1)
+    end
+{%- endmacro %}

@@ -6,7 +6,26 @@
 -- analytic variance of this stratified difference in means; each firm is one independent
 -- unit. Rows with e = -3, -2 are the pre-trend: their effect should be near zero.
 with panel as (
-    select * from {{ ref('int_cohort_effects__firm_changes') }}
+    -- Exact decimals: sums of doubles depend on the order of a parallel scan, and the same
+    -- night run twice must publish the same figures.
+    select *, cast(change as decimal(18, 9)) as exact_change
+    from {{ ref('int_cohort_effects__firm_changes') }}
+),
+
+stratum_sums as (
+    select
+        cohort_key,
+        outcome,
+        event_time,
+        stratum,
+        count(*) filter (where is_treated) as n_treated,
+        sum(exact_change) filter (where is_treated) as sum_treated,
+        sum(exact_change * exact_change) filter (where is_treated) as sum_squares_treated,
+        count(*) filter (where not is_treated) as n_controls,
+        sum(exact_change) filter (where not is_treated) as sum_controls,
+        sum(exact_change * exact_change) filter (where not is_treated) as sum_squares_controls
+    from panel
+    group by cohort_key, outcome, event_time, stratum
 ),
 
 strata as (
@@ -15,14 +34,13 @@ strata as (
         outcome,
         event_time,
         stratum,
-        count(*) filter (where is_treated) as n_treated,
-        avg(change) filter (where is_treated) as mean_treated,
-        var_samp(change) filter (where is_treated) as var_treated,
-        count(*) filter (where not is_treated) as n_controls,
-        avg(change) filter (where not is_treated) as mean_controls,
-        var_samp(change) filter (where not is_treated) as var_controls
-    from panel
-    group by cohort_key, outcome, event_time, stratum
+        n_treated,
+        n_controls,
+        cast(sum_treated as double) / nullif(n_treated, 0) as mean_treated,
+        cast(sum_controls as double) / nullif(n_controls, 0) as mean_controls,
+        {{ sample_variance('sum_treated', 'sum_squares_treated', 'n_treated') }} as var_treated,
+        {{ sample_variance('sum_controls', 'sum_squares_controls', 'n_controls') }} as var_controls
+    from stratum_sums
 ),
 
 estimates as (
@@ -86,9 +104,9 @@ select
     {{ suppressed('round(case when is_log_outcome then 100 * (exp(effect + 1.96 * standard_error) - 1) end, 1)', 'n_treated_matched') }}
         as ci_high_pct,
     {{ suppressed('round(naive_change, 4)', 'n_treated') }} as naive_change,
-    n_treated,
-    coalesce(n_treated_matched, 0) as n_treated_matched,
-    coalesce(n_matched_controls, 0) as n_matched_controls,
+    cast(n_treated as bigint) as n_treated,
+    cast(coalesce(n_treated_matched, 0) as bigint) as n_treated_matched,
+    cast(coalesce(n_matched_controls, 0) as bigint) as n_matched_controls,
     round(share_unmatched, 3) as share_unmatched,
     coalesce(n_treated_matched, 0) < {{ var('min_firms_shown', 5) }} as is_suppressed,
     case

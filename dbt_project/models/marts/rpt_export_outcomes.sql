@@ -90,8 +90,11 @@ aggregated as (
         count(*) filter (where base_export_tkr > 0 and followup_export_tkr is not null) as n_with_export_growth,
         median(100.0 * (followup_export_tkr - base_export_tkr) / base_export_tkr)
             filter (where base_export_tkr > 0) as median_export_growth_pct,
-        avg(100.0 * (followup_export_tkr - base_export_tkr) / base_export_tkr)
-            filter (where base_export_tkr > 0) as mean_export_growth_pct
+        -- Exact decimals keep the mean independent of the order of a parallel scan.
+        avg(cast(
+            case when base_export_tkr > 0 then 100.0 * (followup_export_tkr - base_export_tkr) / base_export_tkr end
+            as decimal(38, 6)
+        )) as mean_export_growth_pct
     from firm_outcomes
     group by all
 )

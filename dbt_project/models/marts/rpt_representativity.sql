@@ -22,7 +22,12 @@ participant_counts as (
 ),
 
 base_year_weights as (
-    select program, dimension, base_year, count(*) / sum(count(*)) over (partition by program, dimension) as weight
+    select
+        program,
+        dimension,
+        base_year,
+        -- Exact decimals keep the weighted shares independent of the order of a parallel scan.
+        cast(count(*) / sum(count(*)) over (partition by program, dimension) as decimal(18, 12)) as weight
     from participants
     where category is not null
     group by program, dimension, base_year
@@ -77,7 +82,7 @@ county_shares as (
         dimension,
         category,
         firms,
-        firms / sum(firms) over (partition by year, dimension) as share
+        cast(firms / sum(firms) over (partition by year, dimension) as decimal(18, 12)) as share
     from scb
     union all
     select
@@ -86,7 +91,7 @@ county_shares as (
         dimension,
         category,
         firms,
-        firms / sum(firms) over (partition by year, dimension) as share
+        cast(firms / sum(firms) over (partition by year, dimension) as decimal(18, 12)) as share
     from bisnode
     where category is not null
 ),
