@@ -64,6 +64,8 @@ estimates as (
         ) / nullif(sum(n_treated) filter (where n_controls > 0), 0) as standard_error
     from strata
     group by cohort_key, outcome, event_time
+    -- An event time no participant reached (beyond the data) has nothing to estimate.
+    having sum(n_treated) > 0
 ),
 
 labelled as (
