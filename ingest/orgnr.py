@@ -19,6 +19,7 @@ _SEPARATORS = re.compile(r"[\s\-+\u00a0]")
 # The "16" prefix marks the 12-digit form of an organisation number; 19/20 a century.
 _ORGNR_PREFIX = "16"
 _CENTURIES = ("18", "19", "20")
+LUHN_PROBLEM = "fails the Luhn check digit; check it for a typo against the company register"
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,6 @@ def firm_key(org_nr: str, secret: bytes) -> str:
     """Pseudonymous, stable firm key: a keyed hash, so it cannot be reversed by enumeration."""
     return hmac.new(secret, org_nr.encode("ascii"), hashlib.sha256).hexdigest()[:16]
 
-
-LUHN_PROBLEM = "fails the Luhn check digit; check it for a typo against the company register"
 
 # The same normalisation as ``normalise``, set-based for big deliveries: DuckDB reduces each
 # delivered text to its 10-digit candidate (or names the format problem); only the distinct

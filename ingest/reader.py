@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.contracts import Source, normalise_header
+from ingest.contracts import Source
 
 # How far down a file the header row may sit (title rows above it are common in Excel).
 HEADER_SEARCH_LINES = 30

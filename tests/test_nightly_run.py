@@ -1,7 +1,6 @@
 """A full `followup run` on a small generated region, checked against independent pandas."""
 
 import hashlib
-import os
 import stat
 import subprocess
 import sys
