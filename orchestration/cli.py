@@ -16,6 +16,8 @@ import sys
 import warnings
 from pathlib import Path
 
+from warehouse.publish import identifiers_file, published_file
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REJECTIONS, EXIT_QUERY = 0, 1, 2, 3, 4
 DEFAULT_LANDING = Path("data/sample/landing")
 DEFAULT_WAREHOUSE = Path("warehouse")
@@ -78,11 +80,9 @@ def sample_command(args: argparse.Namespace) -> int:
 def sql_command(args: argparse.Namespace) -> int:
     import duckdb
 
-    published = args.warehouse / "followup.duckdb"
-    if not published.exists():
-        print(f"error: no published warehouse at {published}; run `followup run` first.", file=sys.stderr)
+    if not published_files_exist(published_file(args.warehouse)):
         return EXIT_USAGE
-    with duckdb.connect(str(published), read_only=True) as con:
+    with duckdb.connect(str(published_file(args.warehouse)), read_only=True) as con:
         try:
             print_table(con.sql(args.query))
         except duckdb.Error as exc:
@@ -93,20 +93,17 @@ def sql_command(args: argparse.Namespace) -> int:
 
 def extract_command(args: argparse.Namespace) -> int:
     from orchestration.defs.extract_assets import run_date
-    from orchestration.defs.publish_assets import RESTRICTED_FILE
     from warehouse.extracts import write_tillvaxtverket_extract
 
-    published = args.warehouse / "followup.duckdb"
-    identifiers = args.warehouse / "restricted" / RESTRICTED_FILE
-    if not published.exists() or not identifiers.exists():
-        print(f"error: no published warehouse in {args.warehouse}; run `followup run` first.", file=sys.stderr)
+    if not published_files_exist(published_file(args.warehouse), identifiers_file(args.warehouse)):
         return EXIT_USAGE
     date = run_date()
     restricted = args.warehouse / "restricted" / "extracts" / date
     if args.program or args.year:  # a selection never overwrites the night's full list
         restricted = restricted / f"{args.program or 'alla'}_{args.year or 'alla'}".replace(" ", "_")
     files = write_tillvaxtverket_extract(
-        published, identifiers, args.out or args.warehouse / "extracts" / date, restricted, args.program, args.year
+        published_file(args.warehouse), identifiers_file(args.warehouse), args.out or args.warehouse / "extracts" / date,
+        restricted, args.program, args.year,
     )
     print(f"wrote {files.workbook} (and CSVs beside it)")
     print(f"participant list, with identifiers (restricted, mode 0600): {files.participant_list}")
@@ -120,8 +117,7 @@ def docs_command(args: argparse.Namespace) -> int:
     from orchestration.defs.resources import WAREHOUSE_ENV
 
     warehouse = args.warehouse.resolve()
-    if not (warehouse / "followup.duckdb").exists():
-        print(f"error: no published warehouse in {warehouse}; run `followup run` first.", file=sys.stderr)
+    if not published_files_exist(published_file(warehouse)):
         return EXIT_USAGE
     target = warehouse / "docs"
     completed = subprocess.run(
@@ -134,6 +130,14 @@ def docs_command(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     print(f"dbt docs: {target / 'index.html'} (serve the folder, e.g. `python -m http.server -d {target}`)")
     return EXIT_OK
+
+
+def published_files_exist(*paths: Path) -> bool:
+    """True when a nightly run has published these files; else say which are missing on stderr."""
+    missing = [p for p in paths if not p.exists()]
+    for path in missing:
+        print(f"error: {path} does not exist; run `followup run` first.", file=sys.stderr)
+    return not missing
 
 
 def print_table(relation) -> None:

@@ -5,6 +5,7 @@ from pathlib import Path
 import duckdb
 
 from ingest.load import OUTCOME_REJECTED
+from warehouse.publish import identifiers_file, published_file
 
 SUMMARY_COLUMNS = (
     "program, cohort_year, base_year, followup_year, n_firms, turnover_sum_tkr, turnover_mean_tkr, "
@@ -15,7 +16,7 @@ MAX_WARNINGS_SHOWN = 20
 
 def print_summary(run_id: str, warehouse: Path) -> bool:
     """Print the run's summary; return True when a file delivered this night was rejected whole."""
-    published = warehouse / "followup.duckdb"
+    published = published_file(warehouse)
     with duckdb.connect(str(published), read_only=True) as con:
         loads = con.execute(
             "SELECT source, count(*) AS new_files, sum(rows_read) AS rows_read, sum(rows_loaded) AS rows_loaded, "
@@ -48,7 +49,7 @@ def print_summary(run_id: str, warehouse: Path) -> bool:
     print("\nCohort summary (marts.rpt_cohort_summary):")
     print(summary.to_string(index=False))
     print(f"\nPublished: {published.resolve()}")
-    print(f"Identifiers (restricted): {(warehouse / 'restricted' / 'identifiers.duckdb').resolve()}")
+    print(f"Identifiers (restricted): {identifiers_file(warehouse).resolve()}")
     print(f"Extracts: {(warehouse / 'extracts').resolve()} (participant lists under restricted/extracts/)")
     if rejected:
         print(f"\nCompleted with rejections: {len(rejected)} file(s) were not loaded (copies and reasons in landing/rejected/).")

@@ -15,10 +15,22 @@ from pathlib import Path
 
 import duckdb
 
+PUBLISHED_NAME = "followup.duckdb"
+IDENTIFIERS_NAME = "identifiers.duckdb"
 ANALYST_SCHEMAS = ("marts", "reference", "audit")
 RESTRICTED_SCHEMAS = ("restricted",)
 # Quarantined values of these rules may be organisation numbers, i.e. personal numbers.
 _IDENTIFYING_RULES = ("organisation_number", "csv_structure")
+
+
+def published_file(warehouse_dir: Path) -> Path:
+    """The file analysts query."""
+    return warehouse_dir / PUBLISHED_NAME
+
+
+def identifiers_file(warehouse_dir: Path) -> Path:
+    """The restricted file with the organisation numbers (mode 0600)."""
+    return warehouse_dir / "restricted" / IDENTIFIERS_NAME
 
 
 def publish(work_db: Path, published: Path, schemas: tuple[str, ...] = ANALYST_SCHEMAS, mode: int = 0o644) -> Path:

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from orchestration.defs.publish_assets import RESTRICTED_FILE, published_warehouse
+from orchestration.defs.publish_assets import published_warehouse
 from orchestration.defs.resources import WarehouseResource
 from warehouse.extracts import write_tillvaxtverket_extract
 
@@ -26,7 +26,7 @@ def tillvaxtverket_extract(context: dg.AssetExecutionContext, warehouse: Warehou
     date = run_date()
     files = write_tillvaxtverket_extract(
         warehouse.published_path,
-        warehouse.warehouse_path / "restricted" / RESTRICTED_FILE,
+        warehouse.identifiers_path,
         warehouse.warehouse_path / "extracts" / date,
         warehouse.warehouse_path / "restricted" / "extracts" / date,
     )

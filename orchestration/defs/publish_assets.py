@@ -8,9 +8,6 @@ from orchestration.defs.ingest_assets import DUCKDB_POOL
 from orchestration.defs.resources import WarehouseResource
 from warehouse.publish import ANALYST_SCHEMAS, RESTRICTED_SCHEMAS, publish
 
-RESTRICTED_FILE = "identifiers.duckdb"
-
-
 @dg.asset(
     group_name="publish",
     pool=DUCKDB_POOL,
@@ -20,9 +17,7 @@ RESTRICTED_FILE = "identifiers.duckdb"
     "after dbt build (models and tests) succeeded. Identifiers go to restricted/identifiers.duckdb (0600).",
 )
 def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    restricted = publish(
-        warehouse.work_db_path, warehouse.warehouse_path / "restricted" / RESTRICTED_FILE, RESTRICTED_SCHEMAS, 0o600
-    )
+    restricted = publish(warehouse.work_db_path, warehouse.identifiers_path, RESTRICTED_SCHEMAS, 0o600)
     path = publish(warehouse.work_db_path, warehouse.published_path, ANALYST_SCHEMAS)
     context.log.info(f"published {path}; identifiers in {restricted}")
     return dg.MaterializeResult(

@@ -14,12 +14,12 @@ import duckdb
 from dagster_dbt import DbtCliResource
 
 from orchestration.defs.project import dbt_project
+from warehouse.publish import PUBLISHED_NAME, identifiers_file, published_file
 
 WAREHOUSE_ENV = "FOLLOWUP_WAREHOUSE_DIR"
 LANDING_ENV = "FOLLOWUP_LANDING_DIR"
 PSEUDONYM_KEY_ENV = "FOLLOWUP_PSEUDONYM_KEY"
 MAX_QUARANTINE_SHARE_ENV = "FOLLOWUP_MAX_QUARANTINE_SHARE"
-PUBLISHED_NAME = "followup.duckdb"
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -47,7 +47,11 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @property
     def published_path(self) -> Path:
-        return self.warehouse_path / PUBLISHED_NAME
+        return published_file(self.warehouse_path)
+
+    @property
+    def identifiers_path(self) -> Path:
+        return identifiers_file(self.warehouse_path)
 
     def connect_work(self) -> duckdb.DuckDBPyConnection:
         """Open the working database (never the published one) for writing."""
