@@ -77,6 +77,8 @@ class LoadSettings:
     max_quarantine_share: float = 0.5
     # Copy each delivery to landing/archive/ and rejected ones to landing/rejected/.
     keep_copies: bool = True
+    # Where those copies go when the landing folder cannot be written (a read-only share).
+    fallback_copies_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,7 @@ def load_source(
         if any(p == str(path) for (p,) in earlier):
             continue  # processed on an earlier night
         if settings.keep_copies:
-            _archive(landing_dir, path, sha)
+            _with_fallback(_archive, landing_dir, settings, path, sha)
         con.execute("BEGIN TRANSACTION")
         try:
             sequence = con.execute("SELECT coalesce(max(delivery_seq), 0) + 1 FROM audit.loads").fetchone()[0]
@@ -151,7 +153,7 @@ def load_source(
             con.execute("ROLLBACK")
             raise
         if result.outcome == OUTCOME_REJECTED and settings.keep_copies:
-            _set_aside(landing_dir, path, result.message)
+            _with_fallback(_set_aside, landing_dir, settings, path, result.message)
         results.append(result)
     return results
 
@@ -371,6 +373,16 @@ def _record_load(con, source: Source, path: Path, sha: str, load_id: str, result
             result.outcome, sequence, result.rows_read, result.rows_loaded, result.rows_quarantined, result.message,
         ],
     )
+
+
+def _with_fallback(copy, landing_dir: Path, settings: LoadSettings, *args) -> None:
+    """Write a copy under the landing folder, or under the fallback folder if that fails."""
+    try:
+        copy(landing_dir, *args)
+    except OSError:
+        if settings.fallback_copies_dir is None:
+            raise
+        copy(settings.fallback_copies_dir, *args)
 
 
 def _archive(landing_dir: Path, path: Path, sha: str) -> None:

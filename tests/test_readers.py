@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from ingest.contracts import BISNODE, PARTICIPANTS
-from ingest.load import OUTCOME_QUARANTINED, OUTCOME_REJECTED, load_source
+from ingest.load import OUTCOME_QUARANTINED, OUTCOME_REJECTED, LoadSettings, load_source
 from ingest.reader import FileRejected, read_delivery
 
 VALID = "556677-8899"
@@ -115,3 +115,16 @@ def test_sole_trader_numbers_are_loaded_and_flagged(tmp_path):
     write(tmp_path / "participants" / "p.csv", "Organisationsnummer;Program;Kohort\n811218-9876;Exportboost;2017\n")
     con, _ = load(tmp_path, PARTICIPANTS)
     assert con.execute("SELECT org_nr, is_sole_trader FROM raw.participants").fetchone() == ("8112189876", True)
+
+
+def test_copies_fall_back_when_the_landing_folder_cannot_be_written(tmp_path):
+    landing, fallback = tmp_path / "landing", tmp_path / "copies"
+    write(landing / "participants" / "p.csv", f"Organisationsnummer;Program;Kohort\n{VALID};Exportboost;2017\n")
+    write(landing / "participants" / "empty.csv", "")
+    (landing / "archive").write_text("not a folder")  # stands for a read-only landing share
+    (landing / "rejected").write_text("not a folder")
+    con = duckdb.connect()
+    results = load_source(con, PARTICIPANTS, landing, "test-load", b"key", LoadSettings(fallback_copies_dir=fallback))
+    assert sorted(r.outcome for r in results) == ["loaded", OUTCOME_REJECTED]
+    assert len(list((fallback / "archive").rglob("*.csv"))) == 2
+    assert (fallback / "rejected" / "empty.csv.reason.txt").exists()

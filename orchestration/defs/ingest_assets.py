@@ -23,7 +23,10 @@ def build_source_asset(source: Source) -> dg.AssetsDefinition:
         with warehouse.connect_work() as con:
             results = load_source(
                 con, source, warehouse.landing_path, context.run_id, warehouse.pseudonym_secret(),
-                LoadSettings(max_quarantine_share=warehouse.max_quarantine_share),
+                LoadSettings(
+                    max_quarantine_share=warehouse.max_quarantine_share,
+                    fallback_copies_dir=warehouse.warehouse_path / "landing_copies",
+                ),
             )
         for result in results:
             log = context.log.warning if result.outcome == OUTCOME_REJECTED or result.message else context.log.info
