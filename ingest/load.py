@@ -33,7 +33,14 @@ from expectations.validate import failing_rows, validate_table
 from ingest.contracts import Kind, Source
 from ingest.orgnr import LUHN_PROBLEM, ORGNR_SQL_MACROS, check_candidates
 from ingest.reader import CSV_SUFFIXES, EXCEL_SUFFIXES, Delivery, FileRejected, read_delivery
-from ingest.typing import LINEAGE_COLUMNS, PARSE_NUMBER_MACRO, raw_columns, sql_literal, typed_select
+from ingest.typing import (
+    LINEAGE_COLUMNS,
+    PARSE_NUMBER_MACRO,
+    quarantine_message,
+    raw_columns,
+    sql_literal,
+    typed_select,
+)
 
 AUDIT_DDL = """
 CREATE SCHEMA IF NOT EXISTS audit;
@@ -258,8 +265,7 @@ def _flag_rule_failures(con, table: str, label: str, failures: pd.DataFrame) -> 
         FROM (
             SELECT line, list(struct_pack(
                 column_name := column_name, value := value, rule := rule,
-                message := {sql_literal(label + ', line ')} || line || ', column ''' || column_name || ''': '
-                    || coalesce('value ''' || value || '''', 'the value') || ' ' || advice
+                message := {quarantine_message(label, "line", "column_name", "value", "advice")}
             ) ORDER BY rule, column_name) AS errors
             FROM rule_failures GROUP BY line
         ) AS f

@@ -135,12 +135,16 @@ def typed_select(source: Source, delivery_table: str, headers: dict[str, str], d
 
 
 def _error_struct(condition: str, header: str, x: str, rule: str, problem: str, file_label: str) -> str:
-    message = (
-        f"{sql_literal(file_label + ', line ')} || t._line || "
-        f"{sql_literal(f', column {header!r}: ')} || coalesce('value ''' || {x} || '''', 'the value') "
-        f"|| ' ' || {problem}"
-    )
+    message = quarantine_message(file_label, "t._line", sql_literal(header), x, problem)
     return (
         f"CASE WHEN {condition} THEN struct_pack(column_name := {sql_literal(header)}, "
         f"value := {x}, rule := {sql_literal(rule)}, message := {message}) END"
+    )
+
+
+def quarantine_message(file_label: str, line: str, column: str, value: str, problem: str) -> str:
+    """SQL for "<file>, line N, column 'X': value 'v' <problem>" (the arguments are SQL)."""
+    return (
+        f"{sql_literal(file_label + ', line ')} || {line} || ', column ''' || {column} || ''': ' "
+        f"|| coalesce('value ''' || {value} || '''', 'the value') || ' ' || {problem}"
     )
