@@ -79,7 +79,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 @dg.definitions
-def resources() -> dg.Definitions:
+def defs() -> dg.Definitions:
     return dg.Definitions(
         resources={
             "warehouse": WarehouseResource(
