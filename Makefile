@@ -7,7 +7,7 @@ export DAGSTER_HOME ?= $(CURDIR)/$(WAREHOUSE)/.dagster
 export FOLLOWUP_WAREHOUSE_DIR ?= $(CURDIR)/$(WAREHOUSE)
 export FOLLOWUP_LANDING_DIR ?= $(CURDIR)/$(LANDING)
 
-.PHONY: install prepare sample run test dev bench clean
+.PHONY: install prepare browser sample run test dev bench clean
 
 install:
 	@command -v $(UV) >/dev/null || python3 -m pip install --quiet uv
@@ -25,8 +25,17 @@ sample: $(LANDING)/manifest.json
 run: prepare sample
 	$(UV) run --frozen followup run --landing $(LANDING) --warehouse $(WAREHOUSE)
 
-test: prepare
+# Debian's Chromium, for the test that renders the cohort report headless.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+
+test: prepare browser
 	$(UV) run --frozen pytest
+
+# Benchmarks (not tests): regions of 20k, 200k and 1.2M firms, cached outside git; see bench/.
+bench: prepare
+	$(UV) run --frozen python -m bench $(BENCH_ARGS)
 
 dev: prepare sample
 	mkdir -p $(DAGSTER_HOME)
