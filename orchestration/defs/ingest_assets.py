@@ -38,6 +38,8 @@ def build_source_asset(source: Source) -> dg.AssetsDefinition:
                 "rows_read": sum(r.rows_read for r in results),
                 "rows_loaded": sum(r.rows_loaded for r in results),
                 "rows_quarantined": sum(r.rows_quarantined for r in results),
+                "seconds_read_validate": round(sum(r.seconds_read_validate for r in results), 3),
+                "seconds_raw_load": round(sum(r.seconds_raw_load for r in results), 3),
                 "files_rejected": dg.MetadataValue.json(
                     [{"file": str(r.path), "reason": r.message} for r in results if r.outcome == OUTCOME_REJECTED]
                 ),
