@@ -50,6 +50,7 @@ def publish(work_db: Path, published: Path, schemas: tuple[str, ...] = ANALYST_S
             for schema, table in tables:
                 con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
                 con.execute(f'CREATE TABLE "{schema}"."{table}" AS {_select(schema, table)}')
+                _copy_comments(con, schema, table)
             con.execute("DETACH work")
             con.execute("CHECKPOINT")
         os.chmod(staging, mode)
@@ -72,6 +73,28 @@ def _select(schema: str, table: str) -> str:
             f") FROM {source}"
         )
     return f"SELECT * FROM {source}"
+
+
+def _copy_comments(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
+    """Carry the table's and its columns' DuckDB comments over: analysts read them in the published file."""
+    target = f'"{schema}"."{table}"'
+    (table_comment,) = con.execute(
+        "SELECT comment FROM duckdb_tables() WHERE database_name = 'work' AND schema_name = ? AND table_name = ?",
+        [schema, table],
+    ).fetchone()
+    if table_comment:
+        con.execute(f"COMMENT ON TABLE {target} IS {_literal(table_comment)}")
+    columns = con.execute(
+        "SELECT column_name, comment FROM duckdb_columns() "
+        "WHERE database_name = 'work' AND schema_name = ? AND table_name = ? AND comment IS NOT NULL",
+        [schema, table],
+    ).fetchall()
+    for column, comment in columns:
+        con.execute(f'COMMENT ON COLUMN {target}."{column}" IS {_literal(comment)}')
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _fsync(path: Path) -> None:

@@ -6,13 +6,14 @@ import dagster as dg
 from orchestration.defs.dbt_assets import followup_dbt_models
 from orchestration.defs.ingest_assets import DUCKDB_POOL
 from orchestration.defs.resources import WarehouseResource
+from orchestration.defs.staggered_assets import rpt_staggered_att
 from warehouse.publish import ANALYST_SCHEMAS, RESTRICTED_SCHEMAS, publish
 
 @dg.asset(
     group_name="publish",
     pool=DUCKDB_POOL,
     kinds={"duckdb"},
-    deps=list(followup_dbt_models.keys),
+    deps=[*followup_dbt_models.keys, rpt_staggered_att.key],
     description="warehouse/followup.duckdb: marts, reference and audit, swapped in atomically "
     "after dbt build (models and tests) succeeded. Identifiers go to restricted/identifiers.duckdb (0600).",
 )
