@@ -52,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     docs = commands.add_parser("docs", help="build the dbt docs site, catalog included, from the published warehouse")
     docs.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE, help="warehouse folder (default: %(default)s)")
 
+    report = commands.add_parser("report", help="write the cohort report (one offline HTML page, charts as PNG)")
+    report.add_argument("--out", type=Path, default=None, help="folder (default: <warehouse>/report/<today>)")
+    report.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE, help="warehouse folder (default: %(default)s)")
+
     extract = commands.add_parser("extract", help="write an extract from the published warehouse")
     kinds = extract.add_subparsers(dest="kind", required=True)
     tva = kinds.add_parser("tillvaxtverket", help="indicator report, supported enterprises, participant list")
@@ -65,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"run": run_command, "sample": sample_command, "sql": sql_command, "extract": extract_command,
-               "docs": docs_command}[args.command]
+               "docs": docs_command, "report": report_command}[args.command]
     return handler(args)
 
 
@@ -107,6 +111,18 @@ def extract_command(args: argparse.Namespace) -> int:
     )
     print(f"wrote {files.workbook} (and CSVs beside it)")
     print(f"participant list, with identifiers (restricted, mode 0600): {files.participant_list}")
+    return EXIT_OK
+
+
+def report_command(args: argparse.Namespace) -> int:
+    from orchestration.defs.extract_assets import run_date
+    from warehouse.cohort_report import write_cohort_report
+
+    if not published_files_exist(published_file(args.warehouse)):
+        return EXIT_USAGE
+    date = run_date()
+    files = write_cohort_report(published_file(args.warehouse), args.out or args.warehouse / "report" / date, date)
+    print(f"wrote {files.page} (opens offline) and {len(files.charts)} charts as PNG beside it")
     return EXIT_OK
 
 

@@ -5,7 +5,9 @@ from pathlib import Path
 import duckdb
 
 from ingest.load import OUTCOME_REJECTED
+from orchestration.defs.extract_assets import run_date
 from warehouse.publish import identifiers_file, published_file
+from warehouse.cohort_report import REPORT_NAME
 
 SUMMARY_COLUMNS = (
     "program, cohort_year, base_year, followup_year, n_firms, turnover_sum_tkr, turnover_mean_tkr, "
@@ -51,6 +53,7 @@ def print_summary(run_id: str, warehouse: Path) -> bool:
     print(f"\nPublished: {published.resolve()}")
     print(f"Identifiers (restricted): {identifiers_file(warehouse).resolve()}")
     print(f"Extracts: {(warehouse / 'extracts').resolve()} (participant lists under restricted/extracts/)")
+    print(f"Cohort report: {(warehouse / 'report' / run_date() / REPORT_NAME).resolve()} (charts as PNG beside it)")
     if rejected:
         print(f"\nCompleted with rejections: {len(rejected)} file(s) were not loaded (copies and reasons in landing/rejected/).")
     return bool(rejected)
