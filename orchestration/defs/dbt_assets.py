@@ -9,6 +9,11 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from orchestration.defs.ingest_assets import DUCKDB_POOL
 from orchestration.defs.project import dbt_project
+from orchestration.defs.resources import WarehouseResource
+from warehouse.build_state import build_digest, code_digest, publication_is_current
+
+# A run with this tag set to "always" builds even when nothing changed (`followup run --rebuild`).
+REBUILD_TAG = "followup/rebuild"
 
 
 class FolderGroupTranslator(DagsterDbtTranslator):
@@ -32,8 +37,22 @@ def dbt_build_args() -> list[str]:
     dagster_dbt_translator=FolderGroupTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
     pool=DUCKDB_POOL,
 )
-def followup_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+def followup_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    if context.run.tags.get(REBUILD_TAG) != "always" and published_warehouse_is_current(warehouse):
+        # Yielding nothing skips the models, and with them estimation, publication and extracts.
+        context.log.info("No new delivery and no new code since the last publication: nothing to build.")
+        return
     yield from dbt.cli(dbt_build_args(), context=context).stream()
+
+
+def published_warehouse_is_current(warehouse: WarehouseResource) -> bool:
+    """True when the published files were built from exactly tonight's loads and code."""
+    with warehouse.connect_work() as con:
+        if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'audit' AND table_name = 'loads'").fetchone()[0]:
+            return False
+        return publication_is_current(
+            con, build_digest(con, code_digest()), warehouse.published_path, warehouse.identifiers_path
+        )
 
 
 @dg.definitions

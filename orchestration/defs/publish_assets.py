@@ -7,6 +7,7 @@ from orchestration.defs.dbt_assets import followup_dbt_models
 from orchestration.defs.ingest_assets import DUCKDB_POOL
 from orchestration.defs.resources import WarehouseResource
 from orchestration.defs.staggered_assets import rpt_staggered_att
+from warehouse.build_state import build_digest, code_digest, record_publication
 from warehouse.publish import ANALYST_SCHEMAS, RESTRICTED_SCHEMAS, publish
 
 @dg.asset(
@@ -20,6 +21,8 @@ from warehouse.publish import ANALYST_SCHEMAS, RESTRICTED_SCHEMAS, publish
 def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     restricted = publish(warehouse.work_db_path, warehouse.identifiers_path, RESTRICTED_SCHEMAS, 0o600)
     path = publish(warehouse.work_db_path, warehouse.published_path, ANALYST_SCHEMAS)
+    with warehouse.connect_work() as con:
+        record_publication(con, build_digest(con, code_digest()))
     context.log.info(f"published {path}; identifiers in {restricted}")
     return dg.MaterializeResult(
         metadata={"path": dg.MetadataValue.path(str(path)), "restricted_path": dg.MetadataValue.path(str(restricted))}

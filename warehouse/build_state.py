@@ -1,0 +1,65 @@
+"""Whether a night has anything to build: its inputs and code against the last publication.
+
+A night with no new delivery and no new code would rebuild the very tables already
+published. The digest below names what the published warehouse was built from: every row
+of ``audit.loads`` (a new, rejected or duplicate file each add one) and the code that turns
+loads into marts (dbt project, Python packages). When the published files exist and were
+built from the same digest, the night skips dbt, estimation, publication and extracts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import duckdb
+
+REPO_DIR = Path(__file__).resolve().parents[1]
+# Everything that decides what the published tables hold, besides the deliveries.
+CODE_GLOBS = (
+    "dbt_project/dbt_project.yml",
+    "dbt_project/models/**/*",
+    "dbt_project/macros/**/*",
+    "dbt_project/seeds/**/*",
+    "ingest/**/*.py",
+    "expectations/**/*.py",
+    "orchestration/**/*.py",
+    "warehouse/**/*.py",
+    "uv.lock",
+)
+PUBLICATIONS_DDL = """
+CREATE SCHEMA IF NOT EXISTS ingest_state;
+CREATE TABLE IF NOT EXISTS ingest_state.publications (digest VARCHAR, published_at TIMESTAMPTZ);
+"""
+
+
+def code_digest(root: Path = REPO_DIR) -> str:
+    """sha256 over the path and content of every file in ``CODE_GLOBS``."""
+    digest = hashlib.sha256()
+    files = sorted({p for pattern in CODE_GLOBS for p in root.glob(pattern) if p.is_file() and "__pycache__" not in p.parts})
+    for path in files:
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def build_digest(con: duckdb.DuckDBPyConnection, code: str) -> str:
+    """The digest of what tonight's build would start from: the load log and the code."""
+    loads = con.execute(
+        "SELECT coalesce(string_agg(concat_ws('|', load_id, source, path, sha256, outcome, delivery_seq), "
+        "'\n' ORDER BY processed_at, path), '') FROM audit.loads"
+    ).fetchone()[0]
+    return hashlib.sha256(f"{code}\n{loads}".encode()).hexdigest()
+
+
+def publication_is_current(con: duckdb.DuckDBPyConnection, digest: str, *published: Path) -> bool:
+    """True when every published file exists and the last publication was built from ``digest``."""
+    con.execute(PUBLICATIONS_DDL)
+    last = con.execute(
+        "SELECT digest FROM ingest_state.publications ORDER BY published_at DESC LIMIT 1"
+    ).fetchone()
+    return last is not None and last[0] == digest and all(p.exists() for p in published)
+
+
+def record_publication(con: duckdb.DuckDBPyConnection, digest: str) -> None:
+    con.execute(PUBLICATIONS_DDL)
+    con.execute("INSERT INTO ingest_state.publications VALUES (?, now())", [digest])
