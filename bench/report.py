@@ -16,6 +16,10 @@ from bench.floor import FloorRun
 from bench.nightly import STAGE_ORDER, Night
 from bench.scenarios import NewParticipantsNight, QuietNight
 
+# What issue 6 requires at 1,200,000 firms; shown at every size so the trend is visible.
+PEAK_MEMORY_LIMIT_GB = 8.0
+MAX_FLOOR_RATIO = 3.0
+QUIET_NIGHT_LIMIT_S = 30.0
 RESULTS_PATH = Path(__file__).resolve().parent / "RESULTS.md"
 RESULTS_HEADER = """\
 # Benchmark results
@@ -126,8 +130,7 @@ def build_rows(results: list[SizeResult]) -> list[tuple[str, list[str]]]:
     add("  total (process), s", lambda r: cell([f.measured.seconds for f in r.good_floors], ".1f"))
     add("  peak RSS, GB", lambda r: cell([gigabytes(f.measured.peak_tree_rss_bytes) for f in r.good_floors], ".2f"))
     add("  agrees with rpt_cohort_summary", lambda r: r.floor_check)
-    add("nightly / floor (medians)", lambda r: format_ratio(ratio([n.measured.seconds for n in r.good_nights],
-                                                                   [f.measured.seconds for f in r.good_floors])))
+    add("nightly / floor (medians)", lambda r: format_ratio(nightly_floor_ratio(r)))
 
     rows.append(("night with no new deliveries", []))
     add("  wall, s", lambda r: scenario_cells(r.quiet and r.quiet.night, lambda: [])[0])
@@ -141,7 +144,49 @@ def build_rows(results: list[SizeResult]) -> list[tuple[str, list[str]]]:
     add("  Bisnode validation results added",
         lambda r: "n/a" if not participants(r) or participants(r).bisnode_validation_rows_added is None
         else str(participants(r).bisnode_validation_rows_added))
+    rows.append(("issue 6 targets (required at 1,200,000 firms)", []))
+    for label, verdict in TARGETS:
+        add(f"  {label}", lambda r, v=verdict: met(v(r)))
     return rows
+
+
+def nightly_floor_ratio(result: SizeResult) -> float | None:
+    return ratio([n.measured.seconds for n in result.good_nights], [f.measured.seconds for f in result.good_floors])
+
+
+def peak_memory_ok(result: SizeResult) -> bool | None:
+    peak = spread([gigabytes(n.measured.peak_tree_rss_bytes) for n in result.good_nights])
+    return None if peak is None else peak[2] < PEAK_MEMORY_LIMIT_GB
+
+
+def floor_ratio_ok(result: SizeResult) -> bool | None:
+    value = nightly_floor_ratio(result)
+    return None if value is None else value <= MAX_FLOOR_RATIO
+
+
+def quiet_night_ok(result: SizeResult) -> bool | None:
+    if result.quiet is None or not result.quiet.night.ok:
+        return None
+    return result.quiet.night.measured.seconds < QUIET_NIGHT_LIMIT_S and not result.quiet.republished
+
+
+def bisnode_untouched(result: SizeResult) -> bool | None:
+    night = result.new_participants
+    if night is None or not night.night.ok or night.bisnode_validation_rows_added is None:
+        return None
+    return night.bisnode_files_read == 0 and night.bisnode_rows_read == 0 and night.bisnode_validation_rows_added == 0
+
+
+TARGETS = (
+    (f"peak memory (max over runs) < {PEAK_MEMORY_LIMIT_GB:.0f} GB", peak_memory_ok),
+    (f"nightly ≤ {MAX_FLOOR_RATIO:.0f}× floor", floor_ratio_ok),
+    (f"no deliveries: < {QUIET_NIGHT_LIMIT_S:.0f} s, nothing republished", quiet_night_ok),
+    ("new participants file: Bisnode not re-read, not re-validated", bisnode_untouched),
+)
+
+
+def met(flag: bool | None) -> str:
+    return "n/a" if flag is None else ("met" if flag else "NOT met")
 
 
 def format_ratio(value: float | None) -> str:

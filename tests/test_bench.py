@@ -175,3 +175,49 @@ def test_tables_have_one_column_per_size_and_section_headings():
 def test_machine_description_is_parsed_from_proc_files():
     assert cpu_model("processor : 0\nmodel name\t: AMD EPYC 7B13\nflags : x") == "AMD EPYC 7B13"
     assert memory_total_gb("MemTotal:       24000000 kB\nMemFree: 1 kB") == pytest.approx(24.576)
+
+
+def fake_size_result(night_seconds, floor_seconds, peak_gb=5.0, quiet_seconds=None, republished=False):
+    from pathlib import Path
+
+    from bench.floor import FloorRun
+    from bench.nightly import Night
+    from bench.process import Measured
+    from bench.report import SizeResult
+    from bench.scenarios import QuietNight
+
+    def measured(seconds, exit_code=0):
+        return Measured(exit_code, seconds, int(peak_gb * 1e9), int(peak_gb * 1e9 / 2), Path("out"), Path("err"))
+
+    result = SizeResult(20_000)
+    result.nights = [Night(measured(s), "run", {"followup_dbt_models": s / 2},
+                           {"raw_bisnode": {"rows_loaded": 1000, "seconds_read_validate": 1.0}}) for s in night_seconds]
+    result.nights.append(Night(measured(1.0, exit_code=1)))  # a failed run counts in no figure
+    result.floors = [FloorRun(measured(s), {"seconds_load": s / 2, "seconds_summary": 0.1}) for s in floor_seconds]
+    if quiet_seconds is not None:
+        result.quiet = QuietNight(Night(measured(quiet_seconds)), republished)
+    return result
+
+
+def test_table_reports_medians_failures_and_the_issue_targets():
+    from bench.report import build_rows
+
+    rows = dict(build_rows([fake_size_result([60.0, 40.0, 50.0], [20.0, 25.0, 30.0], quiet_seconds=12.0)]))
+    assert rows["runs ok / attempted"] == ["3 / 4"]
+    assert rows["total, s"] == ["50.0 (40.0–60.0)"]
+    assert rows["time per firm-year, µs"] == ["50000.0 (40000.0–60000.0)"]
+    assert rows["nightly / floor (medians)"] == ["2.0×"]
+    assert rows["  effect estimation, s"] == ["n/a"]
+    assert rows["  peak memory (max over runs) < 8 GB"] == ["met"]
+    assert rows["  nightly ≤ 3× floor"] == ["met"]
+    assert rows["  no deliveries: < 30 s, nothing republished"] == ["met"]
+    assert rows["  new participants file: Bisnode not re-read, not re-validated"] == ["n/a"]
+
+
+def test_targets_not_met_are_said_so():
+    from bench.report import build_rows
+
+    rows = dict(build_rows([fake_size_result([100.0], [20.0], peak_gb=9.0, quiet_seconds=12.0, republished=True)]))
+    assert rows["  peak memory (max over runs) < 8 GB"] == ["NOT met"]
+    assert rows["  nightly ≤ 3× floor"] == ["NOT met"]
+    assert rows["  no deliveries: < 30 s, nothing republished"] == ["NOT met"]
