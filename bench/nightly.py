@@ -96,8 +96,7 @@ def nightly_command(landing: Path, warehouse: Path) -> list[str]:
 def run_night(landing: Path, warehouse: Path, dagster_home: Path, log_dir: Path, name: str) -> Night:
     """Run the nightly job on its own instance and read back what each step took."""
     dagster_home.mkdir(parents=True, exist_ok=True)
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("FOLLOWUP_LANDING", "FOLLOWUP_WAREHOUSE"))}
-    env["DAGSTER_HOME"] = str(dagster_home)
+    env = {**os.environ, "DAGSTER_HOME": str(dagster_home)}  # the CLI points the rest at --landing/--warehouse
     measured = run_measured(nightly_command(landing, warehouse), log_dir, name, env=env, cwd=REPO_DIR)
     night = Night(measured)
     if (dagster_home / "dagster.yaml").exists():

@@ -95,13 +95,13 @@ def yes_no(flag: bool | None) -> str:
     return "n/a" if flag is None else ("yes" if flag else "no")
 
 
-def scenario_cells(night: Night | None, describe) -> list[str]:
-    """Wall time and the facts of an incremental night, or why there are none."""
+def night_wall(night: Night | None) -> str:
+    """Wall time of an incremental night, or why there is none."""
     if night is None:
-        return ["not run"]
+        return "not run"
     if not night.ok:
-        return [f"FAILED (exit {night.measured.exit_code})"]
-    return [format(night.measured.seconds, ".1f"), *describe()]
+        return f"FAILED (exit {night.measured.exit_code})"
+    return format(night.measured.seconds, ".1f")
 
 
 def build_rows(results: list[SizeResult]) -> list[tuple[str, list[str]]]:
@@ -133,11 +133,11 @@ def build_rows(results: list[SizeResult]) -> list[tuple[str, list[str]]]:
     add("nightly / floor (medians)", lambda r: format_ratio(nightly_floor_ratio(r)))
 
     rows.append(("night with no new deliveries", []))
-    add("  wall, s", lambda r: scenario_cells(r.quiet and r.quiet.night, lambda: [])[0])
+    add("  wall, s", lambda r: night_wall(r.quiet and r.quiet.night))
     add("  republished followup.duckdb", lambda r: yes_no(r.quiet.republished) if r.quiet and r.quiet.night.ok else "n/a")
     rows.append(("night with one new 50-row participants file", []))
     participants = lambda r: r.new_participants if r.new_participants and r.new_participants.night.ok else None  # noqa: E731
-    add("  wall, s", lambda r: scenario_cells(r.new_participants and r.new_participants.night, lambda: [])[0])
+    add("  wall, s", lambda r: night_wall(r.new_participants and r.new_participants.night))
     add("  participants rows read", lambda r: str(participants(r).participants_rows_read) if participants(r) else "n/a")
     add("  Bisnode files / rows re-read",
         lambda r: f"{participants(r).bisnode_files_read} / {participants(r).bisnode_rows_read:,}" if participants(r) else "n/a")
