@@ -287,7 +287,12 @@ def test_null_cohort_covers_zero_and_large_effects_are_found(default_comparison,
 
 
 def test_event_study_covers_planted_program_effects(default_region_run):
-    """A program with one planted effect for all its cohorts: the event study at full ramp covers it."""
+    """A program with one planted effect for all its cohorts: the event study at full ramp covers it.
+
+    Pre-trends are not checked here: participants of one program often took part in another
+    program earlier (whose planted effect then shows before their intake), in
+    rpt_cohort_effects as much as here.
+    """
     rows = published_rows(default_region_run, """
         select program, event_time, ci_low, ci_high from marts.rpt_staggered_att
         where estimate_type = 'event study' and outcome = 'turnover' and not is_suppressed
@@ -296,9 +301,9 @@ def test_event_study_covers_planted_program_effects(default_region_run):
     uniform = cohorts.groupby("program")["planted_turnover_effect"].agg(["min", "max"])
     checked = 0
     for program, bounds in uniform[uniform["min"] == uniform["max"]].iterrows():
-        for e in (-3, -2, RAMP_YEARS - 1):
+        for e in (RAMP_YEARS - 1, RAMP_YEARS):
             if (program, e) in rows.index:
                 low, high = rows.loc[(program, e), ["ci_low", "ci_high"]]
                 assert low <= planted_log_effect(bounds["min"], e) <= high, (program, e)
                 checked += 1
-    assert checked >= 6
+    assert checked >= 4
