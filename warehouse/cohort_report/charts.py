@@ -73,7 +73,7 @@ def indexed_outcome_figure(indexed: pd.DataFrame, outcome: str) -> Figure:
 
     colour = alt.Color("group:N", scale=alt.Scale(domain=list(GROUPS.values()), range=GROUP_COLOURS),
                        legend=alt.Legend(title=None, orient="top"))
-    x = alt.X("event_time:Q", title="event time e (years since intake; e = -1 is the base year)",
+    x = alt.X("event_time:Q", title="event time e (years since intake)",
               scale=alt.Scale(domain=[-3, 5]), axis=alt.Axis(values=list(range(-3, 6)), format="d"))
     band = alt.Chart().mark_area(opacity=0.18).encode(
         x=x, y=alt.Y("ci_low:Q", title="index, base year = 100", scale=alt.Scale(zero=False)), y2="ci_high:Q", color=colour)
@@ -91,7 +91,8 @@ def indexed_outcome_figure(indexed: pd.DataFrame, outcome: str) -> Figure:
     subtitle = [
         f"{n_text}; {len(panels)} of {rows['cohort_key'].nunique()} panels shown; "
         f"fiscal years {_years(panels['first_year'].min(), panels['last_year'].max())}.",
-        "Geometric-mean index, 100 x exp(mean log change from the base year); shaded: 95 % interval.",
+        "Base year e = -1 = 100; geometric-mean index, 100 x exp(mean log change from the base year); "
+        "shaded: 95 % interval.",
     ]
     return Figure(name, heading, _titled(chart, heading, subtitle), hidden)
 
