@@ -92,12 +92,19 @@ with participants as (
     select distinct {firm_key_sql('Organisationsnummer')} as firm, Program as program, cast(Kohort as integer) as cohort_year
     from ({union_sql(participant_tables)})
 ),
+bisnode as ({union_sql(bisnode_tables)}),
+-- The follow-up year is the latest fiscal year of the whole population, as in the mart.
+followup as (select max(cast("Bokslutsår" as integer)) as followup_year from bisnode),
+-- Only participants' firm-years enter the summary: filter once, join small.
 firm_years as (
-    select {firm_key_sql('"Org.nr"')} as firm, cast("Bokslutsår" as integer) as fiscal_year,
-           cast("Nettoomsättning (tkr)" as double) as turnover, cast("Antal anställda" as double) as employees
-    from ({union_sql(bisnode_tables)})
+    select firm, fiscal_year, turnover, employees
+    from (
+        select {firm_key_sql('"Org.nr"')} as firm, cast("Bokslutsår" as integer) as fiscal_year,
+               cast("Nettoomsättning (tkr)" as double) as turnover, cast("Antal anställda" as double) as employees
+        from bisnode
+    )
+    where firm in (select firm from participants)
 ),
-followup as (select max(fiscal_year) as followup_year from firm_years),
 cohort_firms as (
     select p.program, p.cohort_year, base.turnover as base_turnover, base.employees as base_employees,
            latest.turnover as followup_turnover, latest.employees as followup_employees
@@ -129,6 +136,7 @@ order by program is null, program, cohort_year
 
 
 def run_floor(landing: Path, db: Path, memory_limit: str, threads: int) -> dict:
+    db.parent.mkdir(parents=True, exist_ok=True)
     db.unlink(missing_ok=True)
     con = duckdb.connect(str(db), config={"memory_limit": memory_limit, "threads": threads})
     tables = landing_tables(landing)

@@ -221,3 +221,15 @@ def test_targets_not_met_are_said_so():
     assert rows["  peak memory (max over runs) < 8 GB"] == ["NOT met"]
     assert rows["  nightly ≤ 3× floor"] == ["NOT met"]
     assert rows["  no deliveries: < 30 s, nothing republished"] == ["NOT met"]
+
+
+def test_floor_follow_up_year_is_the_latest_of_the_whole_population():
+    # As in the mart: a later year delivered only for a non-participant still sets the follow-up year.
+    con = duckdb.connect()
+    con.execute("CREATE TABLE p0 AS SELECT '5560000001' AS Organisationsnummer, 'A' AS Program, 2020 AS Kohort")
+    con.execute('CREATE TABLE b0 AS SELECT * FROM (VALUES (\'5560000001\', 2023, 150.0, 4.0), (\'5560000099\', 2024, 9.0, 1.0)) '
+                't("Org.nr", "Bokslutsår", "Nettoomsättning (tkr)", "Antal anställda")')
+    rows = con.execute(cohort_summary_sql(["p0"], ["b0"])).fetchall()
+    columns = [d[0] for d in con.description]
+    cohort = dict(zip(columns, rows[0]))
+    assert (cohort["n_firms"], cohort["turnover_sum_tkr"]) == (1, None)
