@@ -106,13 +106,15 @@ firm_years as (
     where firm in (select firm from participants)
 ),
 cohort_firms as (
+    -- Equality joins only (a range condition in the join makes DuckDB loop over pairs);
+    -- a follow-up year not after the base year has no follow-up figures.
     select p.program, p.cohort_year, base.turnover as base_turnover, base.employees as base_employees,
-           latest.turnover as followup_turnover, latest.employees as followup_employees
+           case when followup.followup_year > p.cohort_year - 1 then latest.turnover end as followup_turnover,
+           case when followup.followup_year > p.cohort_year - 1 then latest.employees end as followup_employees
     from participants as p
     cross join followup
     left join firm_years as base on base.firm = p.firm and base.fiscal_year = p.cohort_year - 1
     left join firm_years as latest on latest.firm = p.firm and latest.fiscal_year = followup.followup_year
-        and followup.followup_year > p.cohort_year - 1
 )
 select
     coalesce(program, 'Samtliga insatser') as program, cohort_year,
