@@ -10,8 +10,8 @@ A delivered file has exactly one of three outcomes:
    go to ``landing/rejected/``.
 
 ``audit.loads`` holds one row per delivered file (rows read = loaded + quarantined). Files
-are identified by sha256: a file already processed is not read again, and the same content
-under another name loads once. Every delivered file is archived, content-addressed, under
+are identified by name and sha256: a file already processed is not read again (even if the
+landing folder has moved), and the same content under another name loads once. Every delivered file is archived, content-addressed, under
 ``landing/archive/``. Deliveries accumulate in ``raw``: a later delivery of the same
 natural key supersedes the earlier rows (``audit.superseded_rows`` shows which).
 """
@@ -145,8 +145,8 @@ def load_source(
         earlier = con.execute(
             "SELECT path FROM audit.loads WHERE source = ? AND sha256 = ? ORDER BY processed_at", [source.name, sha]
         ).fetchall()
-        if any(p == str(path) for (p,) in earlier):
-            continue  # processed on an earlier night
+        if any(Path(p).name == path.name for (p,) in earlier):
+            continue  # processed on an earlier night (by name and content: the landing share may move)
         if settings.keep_copies:
             _with_fallback(_archive, landing_dir, settings, path, sha)
         con.execute("BEGIN TRANSACTION")

@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="one full nightly run through the Dagster job, in-process")
     run.add_argument("--landing", type=Path, default=DEFAULT_LANDING, help="landing folder (default: %(default)s)")
     run.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE, help="warehouse folder (default: %(default)s)")
+    run.add_argument("--rebuild", action="store_true",
+                     help="build and publish even when nothing was delivered and no code changed since the last night")
 
     sample = commands.add_parser("sample", help="write a synthetic region in the landing format")
     sample.add_argument("--out", type=Path, required=True, help="landing folder to write")
@@ -190,21 +192,23 @@ def run_command(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     prepare_environment(args.landing, args.warehouse)
-    result = execute_nightly()
+    result = execute_nightly(rebuild=args.rebuild)
     if not result.success:
         print(failure_paragraph(result), file=sys.stderr)
         return EXIT_FAILED
     from orchestration.run_summary import print_summary
 
-    return EXIT_REJECTIONS if print_summary(result.run_id, args.warehouse) else EXIT_OK
+    rebuilt = bool(result.asset_materializations_for_node("published_warehouse"))
+    return EXIT_REJECTIONS if print_summary(result.run_id, args.warehouse, rebuilt) else EXIT_OK
 
 
-def execute_nightly():
+def execute_nightly(rebuild: bool = False):
     """Execute the scheduled nightly job in-process, on the instance under DAGSTER_HOME."""
     warnings.filterwarnings("ignore")
     import dagster as dg
 
     from orchestration.definitions import defs
+    from orchestration.defs.dbt_assets import REBUILD_TAG
     from orchestration.defs.resources import WAREHOUSE_ENV
 
     # Step output (dbt's log lines among it) goes to a log file; the terminal gets the summary.
@@ -214,6 +218,7 @@ def execute_nightly():
         return defs.resolve_job_def("nightly").execute_in_process(
             instance=instance,
             raise_on_error=False,
+            tags={REBUILD_TAG: "always"} if rebuild else None,
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
         )
 

@@ -16,8 +16,12 @@ SUMMARY_COLUMNS = (
 MAX_WARNINGS_SHOWN = 20
 
 
-def print_summary(run_id: str, warehouse: Path) -> bool:
-    """Print the run's summary; return True when a file delivered this night was rejected whole."""
+def print_summary(run_id: str, warehouse: Path, rebuilt: bool = True) -> bool:
+    """Print the run's summary; return True when a file delivered this night was rejected whole.
+
+    ``rebuilt`` is False on a night that found no new delivery and no new code, and so
+    published nothing: the files named are those of the last night that did.
+    """
     published = published_file(warehouse)
     with duckdb.connect(str(published), read_only=True) as con:
         loads = con.execute(
@@ -35,7 +39,9 @@ def print_summary(run_id: str, warehouse: Path) -> bool:
         ).fetchall()
         summary = con.execute(f"SELECT {SUMMARY_COLUMNS} FROM marts.rpt_cohort_summary").df()
     print(f"Nightly run {run_id} succeeded.\n")
-    if loads.empty:
+    if not rebuilt:
+        print("Nothing new tonight (no new delivery, no new code): nothing was rebuilt or republished.")
+    elif loads.empty:
         print("No new deliveries tonight; the warehouse was rebuilt from what was already loaded.")
     else:
         print("New deliveries tonight:")
@@ -53,7 +59,9 @@ def print_summary(run_id: str, warehouse: Path) -> bool:
     print(f"\nPublished: {published.resolve()}")
     print(f"Identifiers (restricted): {identifiers_file(warehouse).resolve()}")
     print(f"Extracts: {(warehouse / 'extracts').resolve()} (participant lists under restricted/extracts/)")
-    print(f"Cohort report: {(warehouse / 'report' / run_date() / REPORT_NAME).resolve()} (charts as PNG beside it)")
+    reports = sorted((warehouse / "report").glob(f"*/{REPORT_NAME}"))
+    report = warehouse / "report" / run_date() / REPORT_NAME if rebuilt or not reports else reports[-1]
+    print(f"Cohort report: {report.resolve()} (charts as PNG beside it)")
     if rejected:
         print(f"\nCompleted with rejections: {len(rejected)} file(s) were not loaded (copies and reasons in landing/rejected/).")
     return bool(rejected)

@@ -1,6 +1,8 @@
 """A full `followup run` on a small generated region, checked against independent pandas."""
 
+import csv
 import hashlib
+import shutil
 import stat
 import subprocess
 import sys
@@ -96,13 +98,65 @@ def test_second_run_with_a_reader_connected_publishes_the_same_result(nightly_ru
     reader = duckdb.connect(str(published(nightly_run)), read_only=True)
     try:
         count_before = reader.execute("SELECT count(*) FROM marts.fct_firm_year").fetchone()
-        assert run_cli("run", "--landing", str(nightly_run["landing"]), "--warehouse", str(nightly_run["warehouse"])) == 0
+        assert run_cli(
+            "run", "--rebuild", "--landing", str(nightly_run["landing"]), "--warehouse", str(nightly_run["warehouse"])
+        ) == 0
         # The open session is neither blocked nor broken: it keeps its consistent snapshot.
         assert reader.execute("SELECT count(*) FROM marts.fct_firm_year").fetchone() == count_before
     finally:
         reader.close()
     assert _marts(published(nightly_run)) == before
     assert _landing_digest(nightly_run["landing"]) == landing_before
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    status = path.stat()
+    return status.st_ino, status.st_mtime_ns
+
+
+def _bisnode_audit(warehouse: Path) -> tuple[int, int]:
+    with duckdb.connect(str(warehouse / "work" / "followup.duckdb"), read_only=True) as con:
+        return con.execute(
+            "SELECT (SELECT count(*) FROM audit.loads WHERE source = 'bisnode'), "
+            "(SELECT count(*) FROM audit.validation_results WHERE source = 'bisnode')"
+        ).fetchone()
+
+
+def test_quiet_night_republishes_nothing_and_a_new_file_rereads_nothing_else(nightly_run, tmp_path, capsys):
+    """No new delivery: nothing is rebuilt. One new participant file: only it is read and validated."""
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
+    shutil.copytree(nightly_run["landing"], landing)
+    shutil.copytree(nightly_run["warehouse"], warehouse, ignore=shutil.ignore_patterns("dagster_home"))
+    files = [p for p in warehouse.rglob("*") if p.is_file() and ".dagster" not in p.parts and "logs" not in p.parts]
+    before = {p: _identity(p) for p in files}
+    capsys.readouterr()
+
+    assert run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse)) == 0
+    assert "nothing was rebuilt or republished" in capsys.readouterr().out
+    assert {p: _identity(p) for p in files if p.parent.name != "work"} == {
+        p: v for p, v in before.items() if p.parent.name != "work"
+    }
+
+    bisnode_before = _bisnode_audit(warehouse)
+    # A new intake: this year's Exportboost participants are last intake's firms again.
+    with (landing / "participants" / "exportboost.csv").open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:
+        row.update(Kohort="2022", Startdatum="2022-03-01", Slutdatum="2022-09-30")
+    with (landing / "participants" / "exportboost_tillagg.csv").open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    assert run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse)) == 0
+    assert "exportboost_tillagg.csv" not in capsys.readouterr().err
+    assert _bisnode_audit(warehouse) == bisnode_before
+    assert _identity(published({"warehouse": warehouse})) != before[published({"warehouse": warehouse})]
+    with duckdb.connect(str(published({"warehouse": warehouse})), read_only=True) as con:
+        new = con.execute(
+            "SELECT source, rows_read FROM audit.loads WHERE path LIKE '%exportboost_tillagg.csv'"
+        ).fetchall()
+    # (The sample's participant files carry planted bad rows, so some of these may be quarantined.)
+    assert new == [("participants", len(rows))]
 
 
 def test_failed_run_leaves_the_published_warehouse_untouched(nightly_run, capsys):
