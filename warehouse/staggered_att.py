@@ -25,7 +25,7 @@ Design (the choices an analyst needs to read the table):
   over firms in Python, which does not scale, so firms with gaps are left out and counted.
 - **Common support and cap**: controls are drawn only from the coarsened-exact-matching strata
   that participants of the scope occupy in their base year (the strata of
-  int_cohort_effects__firm_changes), and at most ``MAX_CONTROLS`` of them, the ones with the
+  int_cohort_effects__participant_changes), and at most ``MAX_CONTROLS`` of them, the ones with the
   smallest md5 of their firm key: a deterministic random sample, so the same night gives the
   same figures, and memory stays bounded (the estimator's influence functions are
   firms x group-time cells).
@@ -102,19 +102,18 @@ window_years as (
 ),
 
 occupied_strata as (
-    -- The matching strata (cohort, base-year stratum) in which the scope has participants.
-    select distinct changes.cohort_key, changes.stratum
-    from intermediate.int_cohort_effects__firm_changes as changes
-    inner join marts.dim_cohort as cohorts on changes.cohort_key = cohorts.cohort_key, scope
-    where changes.is_treated and (scope.program is null or cohorts.program = scope.program)
+    -- The matching strata (base year, stratum) in which the scope has participants.
+    select distinct changes.base_year, changes.stratum
+    from intermediate.int_cohort_effects__participant_changes as changes, scope
+    where scope.program is null or changes.program = scope.program
 ),
 
 supported_controls as (
-    select distinct changes.firm_key
-    from intermediate.int_cohort_effects__firm_changes as changes
+    select distinct strata.firm_key
+    from intermediate.int_cohort_effects__base_year_strata as strata
     inner join occupied_strata
-        on changes.cohort_key = occupied_strata.cohort_key and changes.stratum = occupied_strata.stratum
-    where not changes.is_treated
+        on strata.base_year = occupied_strata.base_year and strata.stratum = occupied_strata.stratum
+    where not strata.is_participant
 ),
 
 candidates as (

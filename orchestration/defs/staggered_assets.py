@@ -13,7 +13,10 @@ from orchestration.defs.resources import WarehouseResource
 from warehouse.staggered_att import TABLE, TABLE_COMMENT, build_table, write_table
 
 # The dbt models the panel query reads.
-UPSTREAM_MODELS = ("fct_firm_year", "fct_cohort_membership", "dim_firm", "dim_cohort", "int_cohort_effects__firm_changes")
+UPSTREAM_MODELS = (
+    "fct_firm_year", "fct_cohort_membership", "dim_firm", "dim_cohort",
+    "int_cohort_effects__participant_changes", "int_cohort_effects__base_year_strata",
+)
 
 
 @dg.asset(

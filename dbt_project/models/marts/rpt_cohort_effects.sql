@@ -5,30 +5,7 @@
 -- for the participants' mix (the CEM weights Tillväxtanalys uses). The 95 % interval uses the
 -- analytic variance of this stratified difference in means; each firm is one independent
 -- unit. Rows with e = -3, -2 are the pre-trend: their effect should be near zero.
-with panel as (
-    -- Exact decimals: sums of doubles depend on the order of a parallel scan, and the same
-    -- night run twice must publish the same figures.
-    select *, cast(change as decimal(18, 9)) as exact_change
-    from {{ ref('int_cohort_effects__firm_changes') }}
-),
-
-stratum_sums as (
-    select
-        cohort_key,
-        outcome,
-        event_time,
-        stratum,
-        count(*) filter (where is_treated) as n_treated,
-        sum(exact_change) filter (where is_treated) as sum_treated,
-        sum(exact_change * exact_change) filter (where is_treated) as sum_squares_treated,
-        count(*) filter (where not is_treated) as n_controls,
-        sum(exact_change) filter (where not is_treated) as sum_controls,
-        sum(exact_change * exact_change) filter (where not is_treated) as sum_squares_controls
-    from panel
-    group by cohort_key, outcome, event_time, stratum
-),
-
-strata as (
+with strata as (
     select
         cohort_key,
         outcome,
@@ -40,7 +17,7 @@ strata as (
         cast(sum_controls as double) / nullif(n_controls, 0) as mean_controls,
         {{ sample_variance('sum_treated', 'sum_squares_treated', 'n_treated') }} as var_treated,
         {{ sample_variance('sum_controls', 'sum_squares_controls', 'n_controls') }} as var_controls
-    from stratum_sums
+    from {{ ref('int_cohort_effects__stratum_sums') }}
 ),
 
 estimates as (

@@ -5,39 +5,7 @@
 -- own base year, 100 x exp(mean log change), over the same matched strata and CEM weights as
 -- rpt_cohort_effects, so participants / controls = exp(effect) of that mart. The base year
 -- itself is 100 by definition and has no row.
-with panel as (
-    -- Exact decimals, as in rpt_cohort_effects: the same night run twice publishes the same figures.
-    select
-        panel.cohort_key,
-        cohorts.cohort_year,
-        panel.outcome,
-        panel.event_time,
-        panel.stratum,
-        panel.is_treated,
-        cast(panel.change as decimal(18, 9)) as exact_change
-    from {{ ref('int_cohort_effects__firm_changes') }} as panel
-    inner join {{ ref('dim_cohort') }} as cohorts on panel.cohort_key = cohorts.cohort_key
-    where panel.outcome in ('turnover', 'employees')
-),
-
-stratum_sums as (
-    select
-        cohort_key,
-        cohort_year,
-        outcome,
-        event_time,
-        stratum,
-        count(*) filter (where is_treated) as n_treated,
-        sum(exact_change) filter (where is_treated) as sum_treated,
-        sum(exact_change * exact_change) filter (where is_treated) as sum_squares_treated,
-        count(*) filter (where not is_treated) as n_controls,
-        sum(exact_change) filter (where not is_treated) as sum_controls,
-        sum(exact_change * exact_change) filter (where not is_treated) as sum_squares_controls
-    from panel
-    group by cohort_key, cohort_year, outcome, event_time, stratum
-),
-
-matched_strata as (
+with matched_strata as (
     -- Only strata with participants and controls: the matched sample. A stratum with a single
     -- firm on one side borrows the other side's variance, as rpt_cohort_effects does.
     select
@@ -59,8 +27,8 @@ matched_strata as (
             {{ sample_variance('sum_treated', 'sum_squares_treated', 'n_treated') }},
             0
         ) as var_controls
-    from stratum_sums
-    where n_treated > 0 and n_controls > 0
+    from {{ ref('int_cohort_effects__stratum_sums') }}
+    where outcome in ('turnover', 'employees') and n_controls > 0
 ),
 
 levels as (
