@@ -162,6 +162,14 @@ def test_group_time_effect_is_the_difference_in_mean_changes():
         assert effects[(g, t)] == pytest.approx(by_hand, abs=1e-10)
 
 
+def test_too_few_controls_estimate_nothing_instead_of_failing_the_night():
+    panel = synthetic_panel()
+    controls = panel["firm_id"][panel["first_intake_year"] == 0].unique()
+    few = panel[(panel["first_intake_year"] > 0) | panel["firm_id"].isin(controls[:4])]
+    assert estimate(few, "turnover").empty
+    assert not estimate(panel[(panel["first_intake_year"] > 0) | panel["firm_id"].isin(controls[:5])], "turnover").empty
+
+
 def test_suppress_hides_figures_of_small_groups_and_keeps_counts():
     rows = pd.DataFrame({
         "effect": [0.1, 0.2], "standard_error": [0.01, 0.02], "n_treated": pd.array([4, 5], dtype="Int64"),

@@ -48,6 +48,8 @@ from scipy.stats import norm
 ALL_PROGRAMS = "Samtliga insatser"
 OUTCOMES = {"turnover": "ln(firm_years.net_turnover_tkr)", "employees": "ln(1 + firm_years.employees)"}
 FIRST_EVENT_TIME, LAST_EVENT_TIME = -3, 5
+# moderndid's smallest never-treated group (5 without covariates); fewer identify nothing.
+MIN_CONTROLS = 5
 MAX_CONTROLS = 20_000
 MIN_FIRMS_SHOWN = 5
 SEED = 2020
@@ -201,9 +203,10 @@ def estimate(panel: pd.DataFrame, outcome: str, program: str = ALL_PROGRAMS) -> 
     sizes = group_sizes(panel)
     n_controls = int(sizes.get(0, 0))
     first_year = int(panel["fiscal_year"].min()) if len(panel) else 0
-    # A group needs a base year inside the panel; without controls nothing is identified.
+    # A group needs a base year inside the panel; with too few controls nothing is identified
+    # (moderndid refuses a never-treated group smaller than MIN_CONTROLS).
     estimable = [int(g) for g in sizes.index if g > first_year]
-    if n_controls == 0 or not estimable:
+    if n_controls < MIN_CONTROLS or not estimable:
         return pd.DataFrame(columns=RESULT_COLUMNS)
     data = panel.loc[panel["first_intake_year"].isin([0, *estimable]),
                      ["firm_id", "fiscal_year", "first_intake_year", outcome]]
