@@ -1,8 +1,12 @@
-"""Run a source's suite over one delivered file's typed rows, in bounded-memory chunks.
+"""Run a source's suite over one delivered file's typed rows, at national scale.
 
-Rows are chunked by a hash of the natural key, so duplicates always meet in the same chunk
-and the uniqueness expectation stays exact. GX reports the failing rows by their ``_line``;
-the caller quarantines the rows of ``error`` rules and reports ``warn`` rules.
+Rows that cannot fail a rule are not shown to GX: a value rule (range, code list, pattern)
+judges a value, so GX sees each distinct value of the column once, and the verdicts are
+weighted back to rows by their counts in DuckDB; the uniqueness rule can only fail on rows
+whose natural key repeats, so GX sees those rows. A file of 17 million firm-years then costs
+GX a few distinct values per column instead of a pandas copy of every row. The failing
+values are joined back to their ``_line`` in DuckDB; the caller quarantines the rows of
+``error`` rules and reports ``warn`` rules.
 """
 
 from __future__ import annotations
@@ -14,9 +18,9 @@ import pandas as pd
 
 from expectations.suites import NATURAL_KEYS, ERROR, Rule, build_suite, suite_rules
 
-CHUNK_ROWS = 500_000
-# Derived columns some rules look at, computed in DuckDB before the rows reach pandas.
+# Derived columns some rules look at, computed in DuckDB before the values reach GX.
 _DERIVED = {"bisnode": {"registration_year": "year(registration_date)"}}
+_UNIQUE = "ExpectCompoundColumnsToBeUnique"
 
 
 @dataclass
@@ -38,46 +42,94 @@ def validate_table(con: duckdb.DuckDBPyConnection, source: str, table: str, colu
     total = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     if total == 0:
         return results
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    context = gx.get_context(mode="ephemeral")
-    # GX draws a progress bar per validation; a nightly job's log has no use for them.
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    batch_definition = (
-        context.data_sources.add_pandas("deliveries")
-        .add_dataframe_asset(source)
-        .add_batch_definition_whole_dataframe("delivery")
-    )
-    suite = build_suite(source)
-    derived = ", ".join(f"{sql} AS {name}" for name, sql in _DERIVED.get(source, {}).items())
-    select = ", ".join(["_line", *columns] + ([derived] if derived else []))
-    key = ", ".join(NATURAL_KEYS[source])
-    chunks = max(1, -(-total // CHUNK_ROWS))
-    for chunk in range(chunks):
-        frame = con.execute(
-            f"SELECT {select} FROM {table} WHERE hash({key}) % {chunks} = {chunk}"
-        ).df()
-        if frame.empty:
-            continue
-        frame = frame.astype({c: "object" for c in frame.columns if str(frame[c].dtype) == "string"})
-        validation = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(
-            suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["_line"]}
-        )
-        for result, gx_result in zip(results, validation.results):
-            _collect(result, gx_result, frame)
+    expressions = {**{c: c for c in columns}, **_DERIVED.get(source, {})}
+    validator = _Validator(source)
+    by_column: dict[str, list[int]] = {}
+    for index, rule in enumerate(rules):
+        results[index].element_count = total
+        if rule.expectation == _UNIQUE:
+            _check_unique(con, validator, table, results[index], index)
+        else:
+            by_column.setdefault(rule.kwargs["column"], []).append(index)
+    for column, indices in by_column.items():
+        _check_values(con, validator, table, expressions[column], column, [results[i] for i in indices], indices)
     return results
 
 
-def _collect(result: RuleResult, gx_result, frame: pd.DataFrame) -> None:
-    outcome = gx_result.result or {}
-    result.element_count += int(outcome.get("element_count", len(frame)) or 0)
-    result.unexpected_count += int(outcome.get("unexpected_count", 0) or 0)
-    column = result.rule.kwargs.get("column")
-    for item in outcome.get("unexpected_index_list") or []:
-        line = int(item["_line"])
-        value = item.get(column) if column else ", ".join(str(item.get(c)) for c in result.rule.kwargs["column_list"])
-        result.failing.append((line, value))
+class _Validator:
+    """One GX suite, validated against small pandas frames (GX is imported only when needed)."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self._batch_definition = None
+        self._suite = None
+
+    def validate(self, frame: pd.DataFrame, indices: list[int]) -> list:
+        """GX's result for each of the suite's expectations at ``indices`` over ``frame``."""
+        if self._batch_definition is None:
+            import great_expectations as gx
+            from great_expectations.data_context.types.base import ProgressBarsConfig
+
+            context = gx.get_context(mode="ephemeral")
+            # GX draws a progress bar per validation; a nightly job's log has no use for them.
+            context.variables.progress_bars = ProgressBarsConfig(globally=False)
+            self._batch_definition = (
+                context.data_sources.add_pandas("deliveries")
+                .add_dataframe_asset(self.source)
+                .add_batch_definition_whole_dataframe("delivery")
+            )
+            self._suite = build_suite(self.source)
+        import great_expectations as gx
+
+        suite = gx.ExpectationSuite(
+            name=f"{self._suite.name}_part", expectations=[self._suite.expectations[i] for i in indices]
+        )
+        frame = frame.astype({c: "object" for c in frame.columns if str(frame[c].dtype) == "string"})
+        validation = self._batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(
+            suite, result_format={"result_format": "COMPLETE"}
+        )
+        return list(validation.results)
+
+
+def _check_values(con, validator: _Validator, table: str, expression: str, column: str,
+                  results: list[RuleResult], indices: list[int]) -> None:
+    """Each distinct value once through GX; failing values weighted and traced back to lines."""
+    distinct = con.execute(
+        f"SELECT {expression} AS {column}, count(*) AS _rows FROM {table} "
+        f"WHERE {expression} IS NOT NULL GROUP BY ALL ORDER BY ALL"
+    ).df()
+    if distinct.empty:
+        return
+    for result, gx_result in zip(results, validator.validate(distinct[[column]], indices)):
+        positions = (gx_result.result or {}).get("unexpected_index_list") or []
+        if not positions:
+            continue
+        failing = distinct.iloc[list(positions)]
+        result.unexpected_count = int(failing["_rows"].sum())
+        con.register("failing_values", failing[[column]])
+        rows = con.execute(
+            f"SELECT t._line, f.{column} FROM (SELECT _line, {expression} AS {column} FROM {table}) AS t "
+            f"INNER JOIN failing_values AS f ON t.{column} = f.{column} ORDER BY t._line"
+        ).fetchall()
+        con.unregister("failing_values")
+        result.failing.extend((int(line), value) for line, value in rows)
+
+
+def _check_unique(con, validator: _Validator, table: str, result: RuleResult, index: int) -> None:
+    """Only rows whose natural key repeats can break uniqueness; GX judges those."""
+    key = result.rule.kwargs["column_list"]
+    repeated = con.execute(
+        f"SELECT _line, {', '.join(key)} FROM (SELECT *, count(*) OVER (PARTITION BY {', '.join(key)}) AS _n FROM {table}) "
+        "WHERE _n > 1 ORDER BY _line"
+    ).df()
+    if repeated.empty:
+        return
+    (gx_result,) = validator.validate(repeated[key], [index])
+    positions = (gx_result.result or {}).get("unexpected_index_list") or []
+    result.unexpected_count = len(positions)
+    for position in positions:
+        row = repeated.iloc[position]
+        result.failing.append((int(row["_line"]), ", ".join(str(row[c]) for c in key)))
 
 
 def failing_rows(results: list[RuleResult], severity: str = ERROR) -> pd.DataFrame:
