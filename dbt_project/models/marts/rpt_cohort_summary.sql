@@ -12,6 +12,12 @@ followup as (
     select max(fiscal_year) as followup_year from firm_years
 ),
 
+followup_firm_years as (
+    select firm_years.*
+    from firm_years
+    inner join followup on firm_years.fiscal_year = followup.followup_year
+),
+
 cohort_firms as (
     select
         memberships.program,
@@ -23,20 +29,20 @@ cohort_firms as (
         -- same night run twice must publish the same figures.
         cast(base.net_turnover_tkr as decimal(38, 3)) as base_turnover_tkr,
         cast(base.employees as decimal(38, 3)) as base_employees,
-        cast(latest.net_turnover_tkr as decimal(38, 3)) as followup_turnover_tkr,
-        cast(latest.employees as decimal(38, 3)) as followup_employees
+        -- A follow-up year not after the base year has no change to report. (A condition in
+        -- the select, not the join: equality-only joins stay hash joins.)
+        cast(case when followup.followup_year > memberships.cohort_year - 1 then latest.net_turnover_tkr end
+            as decimal(38, 3)) as followup_turnover_tkr,
+        cast(case when followup.followup_year > memberships.cohort_year - 1 then latest.employees end
+            as decimal(38, 3)) as followup_employees
     from {{ ref('fct_cohort_membership') }} as memberships
     cross join followup
     left join firm_years as base
         on memberships.firm_key = base.firm_key and memberships.cohort_year - 1 = base.fiscal_year
-    left join firm_years as latest
+    left join followup_firm_years as latest
         on memberships.firm_key = latest.firm_key
-        and followup.followup_year = latest.fiscal_year
-        -- A follow-up year not after the base year has no change to report.
-        and followup.followup_year > memberships.cohort_year - 1
-)
+),
 
-,
 summarised as (
     select
         program,
