@@ -37,13 +37,12 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from importlib.metadata import version
+from statistics import NormalDist
 
 import duckdb
 import numpy as np
 import pandas as pd
-from moderndid import __version__ as moderndid_version
-from moderndid import aggte, att_gt
-from scipy.stats import norm
 
 ALL_PROGRAMS = "Samtliga insatser"
 OUTCOMES = {"turnover": "ln(firm_years.net_turnover_tkr)", "employees": "ln(1 + firm_years.employees)"}
@@ -53,7 +52,7 @@ MIN_CONTROLS = 5
 MAX_CONTROLS = 20_000
 MIN_FIRMS_SHOWN = 5
 SEED = 2020
-Z_95 = float(norm.ppf(0.975))
+Z_95 = NormalDist().inv_cdf(0.975)
 
 GROUP_TIME = "group-time"
 EVENT_STUDY = "event study"
@@ -210,6 +209,9 @@ def estimate(panel: pd.DataFrame, outcome: str, program: str = ALL_PROGRAMS) -> 
         return pd.DataFrame(columns=RESULT_COLUMNS)
     data = panel.loc[panel["first_intake_year"].isin([0, *estimable]),
                      ["firm_id", "fiscal_year", "first_intake_year", outcome]]
+    # Imported here: moderndid takes seconds to load, and a quiet night never estimates.
+    from moderndid import aggte, att_gt
+
     with warnings.catch_warnings():
         # moderndid warns about small groups; the counts and suppression in the table say it.
         warnings.simplefilter("ignore")
@@ -277,7 +279,7 @@ def suppress(rows: pd.DataFrame, min_firms: int = MIN_FIRMS_SHOWN) -> pd.DataFra
 
 TABLE = "marts.rpt_staggered_att"
 TABLE_COMMENT = (
-    "Staggered-adoption effects (Callaway & Sant'Anna 2021, moderndid " + moderndid_version + ") per program and for "
+    "Staggered-adoption effects (Callaway & Sant'Anna 2021, moderndid " + version("moderndid") + ") per program and for "
     "all programs together ('" + ALL_PROGRAMS + "'): group-time effects ATT(g, t), the event-study aggregate per event "
     "time and its average. Group g = a firm's first intake year in the program; controls = firms that never took "
     "part in any program, from the matching strata participants occupy, at most " + f"{MAX_CONTROLS:,}" + " per "

@@ -7,7 +7,6 @@ import dagster as dg
 
 from orchestration.defs.publish_assets import published_warehouse
 from orchestration.defs.resources import WarehouseResource
-from warehouse.extracts import write_tillvaxtverket_extract
 
 
 def run_date() -> str:
@@ -23,6 +22,9 @@ def run_date() -> str:
     "warehouse/restricted/extracts/<run date>/ (mode 0600). Earlier nights' files stay.",
 )
 def tillvaxtverket_extract(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    # Imported here: openpyxl takes a while to load, and a quiet night writes no extract.
+    from warehouse.extracts import write_tillvaxtverket_extract
+
     date = run_date()
     files = write_tillvaxtverket_extract(
         warehouse.published_path,

@@ -5,7 +5,6 @@ import dagster as dg
 from orchestration.defs.extract_assets import run_date
 from orchestration.defs.publish_assets import published_warehouse
 from orchestration.defs.resources import WarehouseResource
-from warehouse.cohort_report import write_cohort_report
 
 
 @dg.asset(
@@ -17,6 +16,9 @@ from warehouse.cohort_report import write_cohort_report
     "table, data quality), and every chart as PNG beside it. Earlier nights' reports stay.",
 )
 def cohort_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    # Imported here: the plotting libraries take a while to load, and a quiet night writes no report.
+    from warehouse.cohort_report import write_cohort_report
+
     date = run_date()
     files = write_cohort_report(warehouse.published_path, warehouse.warehouse_path / "report" / date, date)
     context.log.info(f"wrote {files.page} and {len(files.charts)} charts as PNG")
