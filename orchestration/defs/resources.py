@@ -20,6 +20,11 @@ WAREHOUSE_ENV = "FOLLOWUP_WAREHOUSE_DIR"
 LANDING_ENV = "FOLLOWUP_LANDING_DIR"
 PSEUDONYM_KEY_ENV = "FOLLOWUP_PSEUDONYM_KEY"
 MAX_QUARANTINE_SHARE_ENV = "FOLLOWUP_MAX_QUARANTINE_SHARE"
+# Read by profiles.yml too, so dbt's DuckDB and the steps' DuckDB get the same limit.
+MEMORY_LIMIT_ENV = "FOLLOWUP_DUCKDB_MEMORY_LIMIT"
+# Two processes hold DuckDB memory during a night (the steps' and dbt's), so each gets 3 GB:
+# with Python's own memory the whole run stays under 8 GB; DuckDB spills beyond it to disk.
+DEFAULT_MEMORY_LIMIT = "3GB"
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -28,7 +33,7 @@ class WarehouseResource(dg.ConfigurableResource):
     landing_dir: str
     warehouse_dir: str
     # Set deliberately: the nightly run must fit an ordinary 2-core machine.
-    duckdb_memory_limit: str = "6GB"
+    duckdb_memory_limit: str = DEFAULT_MEMORY_LIMIT
     duckdb_threads: int = 2
     # A delivered file with a larger share of bad rows is rejected whole.
     max_quarantine_share: float = 0.5
@@ -86,6 +91,7 @@ def defs() -> dg.Definitions:
                 landing_dir=dg.EnvVar(LANDING_ENV),
                 warehouse_dir=dg.EnvVar(WAREHOUSE_ENV),
                 max_quarantine_share=float(os.environ.get(MAX_QUARANTINE_SHARE_ENV, "0.5")),
+                duckdb_memory_limit=os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT),
             ),
             "dbt": DbtCliResource(project_dir=dbt_project, profiles_dir=str(dbt_project.project_dir)),
         }
