@@ -15,16 +15,27 @@
         as survival
 {%- endmacro %}
 
-{#- Event times e = -3..+5 but the base year (e = -1), as rows `event_time`, and the last
-    fiscal year in the data, as `last_fiscal_year`: an event time past it has no data yet. -#}
-{% macro event_time_window() -%}
-    event_times as (
-        select unnest(range(-3, 6)) as event_time
-    ),
-
-    last_year as (
+{#- Rows of `firms` (with firm_key, cohort_year and the base-year outcomes of
+    int_cohort_effects__base_year_strata) times event times e = -3..+5 but the base year
+    (e = -1) and past the data, with `columns` of `firms` and the change of every outcome. -#}
+{% macro changes_from_base_year(firms, columns) -%}
+    select
+        {% for column in columns -%}
+            {{ firms }}.{{ column }},
+        {% endfor -%}
+        event_times.event_time,
+        {{ outcome_changes(firms, 'later', 'event_times.event_time') }}
+    from {{ firms }}
+    cross join (select unnest(range(-3, 6)) as event_time) as event_times
+    cross join (
         select max(fiscal_year) as last_fiscal_year from {{ ref('int_cohort_effects__firm_year_outcomes') }}
-    )
+    ) as last_year
+    left join {{ ref('int_cohort_effects__firm_year_outcomes') }} as later
+        on {{ firms }}.firm_key = later.firm_key and {{ firms }}.cohort_year + event_times.event_time = later.fiscal_year
+    where
+        event_times.event_time <> -1
+        and {{ firms }}.cohort_year + event_times.event_time between {{ var('first_fiscal_year', 1990) }}
+        and last_year.last_fiscal_year
 {%- endmacro %}
 
 {#- Exact decimals: sums of doubles depend on the order of a parallel scan, and the same

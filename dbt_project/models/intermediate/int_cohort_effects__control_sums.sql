@@ -3,9 +3,7 @@
 -- and the sum and sum of squares of their changes. Only strata some participant occupies
 -- are kept (CEM drops the rest), and the sums are all the estimators need, so the county's
 -- whole population never has to be carried firm by firm into the marts.
-with {{ event_time_window() }},
-
-occupied_strata as (
+with occupied_strata as (
     select distinct base_year, cohort_year, stratum
     from {{ ref('int_cohort_effects__participant_changes') }}
 ),
@@ -21,21 +19,7 @@ controls as (
 ),
 
 changes as (
-    select
-        controls.base_year,
-        controls.cohort_year,
-        controls.stratum,
-        event_times.event_time,
-        {{ outcome_changes('controls', 'later', 'event_times.event_time') }}
-    from controls
-    cross join event_times
-    cross join last_year
-    left join {{ ref('int_cohort_effects__firm_year_outcomes') }} as later
-        on controls.firm_key = later.firm_key and controls.cohort_year + event_times.event_time = later.fiscal_year
-    where
-        event_times.event_time <> -1
-        and controls.cohort_year + event_times.event_time between {{ var('first_fiscal_year', 1990) }}
-        and last_year.last_fiscal_year
+    {{ changes_from_base_year('controls', ['base_year', 'cohort_year', 'stratum']) }}
 ),
 
 sums as (

@@ -1,9 +1,7 @@
 -- The participants' side of the difference-in-differences: per cohort, each participant
 -- observed with a positive turnover in the base year, its matching stratum, and per outcome
 -- and event time e = -3..+5 its change from the base year (e = -1).
-with {{ event_time_window() }},
-
-participants as (
+with participants as (
     select
         cohorts.cohort_key,
         cohorts.program,
@@ -16,24 +14,9 @@ participants as (
 ),
 
 changes as (
-    select
-        participants.cohort_key,
-        participants.program,
-        participants.cohort_year,
-        participants.base_year,
-        participants.firm_key,
-        participants.stratum,
-        event_times.event_time,
-        {{ outcome_changes('participants', 'later', 'event_times.event_time') }}
-    from participants
-    cross join event_times
-    cross join last_year
-    left join {{ ref('int_cohort_effects__firm_year_outcomes') }} as later
-        on participants.firm_key = later.firm_key and participants.cohort_year + event_times.event_time = later.fiscal_year
-    where
-        event_times.event_time <> -1
-        and participants.cohort_year + event_times.event_time between {{ var('first_fiscal_year', 1990) }}
-        and last_year.last_fiscal_year
+    {{ changes_from_base_year(
+        'participants', ['cohort_key', 'program', 'cohort_year', 'base_year', 'firm_key', 'stratum']
+    ) }}
 )
 
 {% for outcome in effect_outcomes() %}
