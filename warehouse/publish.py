@@ -15,6 +15,8 @@ from pathlib import Path
 
 import duckdb
 
+from ingest.typing import sql_literal
+
 PUBLISHED_NAME = "followup.duckdb"
 IDENTIFIERS_NAME = "identifiers.duckdb"
 ANALYST_SCHEMAS = ("marts", "reference", "audit")
@@ -83,18 +85,14 @@ def _copy_comments(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> N
         [schema, table],
     ).fetchone()
     if table_comment:
-        con.execute(f"COMMENT ON TABLE {target} IS {_literal(table_comment)}")
+        con.execute(f"COMMENT ON TABLE {target} IS {sql_literal(table_comment)}")
     columns = con.execute(
         "SELECT column_name, comment FROM duckdb_columns() "
         "WHERE database_name = 'work' AND schema_name = ? AND table_name = ? AND comment IS NOT NULL",
         [schema, table],
     ).fetchall()
     for column, comment in columns:
-        con.execute(f'COMMENT ON COLUMN {target}."{column}" IS {_literal(comment)}')
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+        con.execute(f'COMMENT ON COLUMN {target}."{column}" IS {sql_literal(comment)}')
 
 
 def _fsync(path: Path) -> None:

@@ -44,6 +44,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from ingest.typing import sql_literal
+
 ALL_PROGRAMS = "Samtliga insatser"
 OUTCOMES = {"turnover": "ln(firm_years.net_turnover_tkr)", "employees": "ln(1 + firm_years.employees)"}
 FIRST_EVENT_TIME, LAST_EVENT_TIME = -3, 5
@@ -374,10 +376,6 @@ def write_table(con: duckdb.DuckDBPyConnection, table: pd.DataFrame) -> None:
         """)
     finally:
         con.unregister("staggered_att_rows")
-    con.execute(f"comment on table {TABLE} is {_quote(TABLE_COMMENT)}")
+    con.execute(f"comment on table {TABLE} is {sql_literal(TABLE_COMMENT)}")
     for column, text in COLUMN_COMMENTS.items():
-        con.execute(f"comment on column {TABLE}.{column} is {_quote(text)}")
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+        con.execute(f"comment on column {TABLE}.{column} is {sql_literal(text)}")
