@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
-from expectations.suites import NATURAL_KEYS, ERROR, Rule, build_suite, suite_rules
+from expectations.suites import ERROR, Rule, build_suite, suite_rules
 
 # Derived columns some rules look at, computed in DuckDB before the values reach GX.
 _DERIVED = {"bisnode": {"registration_year": "year(registration_date)"}}
@@ -66,8 +66,9 @@ class _Validator:
 
     def validate(self, frame: pd.DataFrame, indices: list[int]) -> list:
         """GX's result for each of the suite's expectations at ``indices`` over ``frame``."""
+        import great_expectations as gx
+
         if self._batch_definition is None:
-            import great_expectations as gx
             from great_expectations.data_context.types.base import ProgressBarsConfig
 
             context = gx.get_context(mode="ephemeral")
@@ -79,8 +80,6 @@ class _Validator:
                 .add_batch_definition_whole_dataframe("delivery")
             )
             self._suite = build_suite(self.source)
-        import great_expectations as gx
-
         suite = gx.ExpectationSuite(
             name=f"{self._suite.name}_part", expectations=[self._suite.expectations[i] for i in indices]
         )
