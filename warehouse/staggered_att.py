@@ -1,13 +1,14 @@
-"""Staggered-adoption effects across all cohorts: Callaway & Sant'Anna with moderndid.
+"""Staggered-adoption effects across all cohorts: Callaway & Sant'Anna, as R's did computes it.
 
 ``marts.rpt_cohort_effects`` matches every cohort on its own. This module estimates the
-group-time effects ATT(g, t) of Callaway and Sant'Anna (2021), through the pinned ``moderndid``
-(a port of R's ``did``), for every program and for all programs together, plus their
+group-time effects ATT(g, t) of Callaway and Sant'Anna (2021), in the closed form of
+``warehouse.did_estimator`` (R's ``did`` without covariates, held to R and to moderndid by the
+tests), for every program and for all programs together, plus their
 event-study aggregate. Three pieces, each testable alone:
 
 - ``panel_query``: the firm-year panel of one scope, reduced in DuckDB to the columns, years and
   firms the estimator needs (set-based, so 1.2 million firms never reach Python whole);
-- ``estimate``: moderndid on that panel, for one outcome, returning tidy rows;
+- ``estimate``: the estimator on that panel, for one outcome, returning tidy rows;
 - ``suppress``: hides figures resting on fewer than ``MIN_FIRMS_SHOWN`` treated firms.
 
 Design (the choices an analyst needs to read the table):
@@ -19,10 +20,10 @@ Design (the choices an analyst needs to read the table):
   programs belong to neither side of a program's estimate.
 - **Outcomes**: log net turnover and log(1 + employees), the first two outcomes of
   rpt_cohort_effects in the same units (log points), so the two can be cross-checked.
-- **Balanced panel**: moderndid's balanced-panel estimator needs every firm in every year of the
-  scope's window (first group - 3 to last group + 5, within the data) with a positive turnover
-  and a known head count. Its unbalanced mode works through repeated cross-sections and loops
-  over firms in Python, which does not scale, so firms with gaps are left out and counted.
+- **Balanced panel**: the panel estimator needs every firm in every year of the scope's window
+  (first group - 3 to last group + 5, within the data) with a positive turnover and a known
+  head count, so firms with gaps are left out and counted. (R's unbalanced mode treats the data
+  as repeated cross-sections, a different estimator.)
 - **Common support and cap**: controls are drawn only from the coarsened-exact-matching strata
   that participants of the scope occupy in their base year (the strata of
   int_cohort_effects__participant_changes), and at most ``MAX_CONTROLS`` of them, the ones with the
@@ -35,9 +36,7 @@ Design (the choices an analyst needs to read the table):
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
-from importlib.metadata import version
 from statistics import NormalDist
 
 import duckdb
@@ -45,15 +44,16 @@ import numpy as np
 import pandas as pd
 
 from ingest.typing import sql_literal
+from warehouse import did_estimator
 
 ALL_PROGRAMS = "Samtliga insatser"
 OUTCOMES = {"turnover": "ln(firm_years.net_turnover_tkr)", "employees": "ln(1 + firm_years.employees)"}
 FIRST_EVENT_TIME, LAST_EVENT_TIME = -3, 5
-# moderndid's smallest never-treated group (5 without covariates); fewer identify nothing.
+# The smallest never-treated group R's did and moderndid accept (5 without covariates): fewer
+# controls give no usable comparison, so the scope is not estimated.
 MIN_CONTROLS = 5
 MAX_CONTROLS = 20_000
 MIN_FIRMS_SHOWN = 5
-SEED = 2020
 Z_95 = NormalDist().inv_cdf(0.975)
 
 GROUP_TIME = "group-time"
@@ -213,25 +213,14 @@ def estimate(panel: pd.DataFrame, outcome: str, program: str = ALL_PROGRAMS) -> 
     n_controls = int(sizes.get(0, 0))
     first_year = int(panel["fiscal_year"].min()) if len(panel) else 0
     # A group needs a base year inside the panel; with too few controls nothing is identified
-    # (moderndid refuses a never-treated group smaller than MIN_CONTROLS).
+    # (R's did refuses a never-treated group smaller than MIN_CONTROLS).
     estimable = [int(g) for g in sizes.index if g > first_year]
     if n_controls < MIN_CONTROLS or not estimable:
         return pd.DataFrame(columns=RESULT_COLUMNS)
     data = panel.loc[panel["first_intake_year"].isin([0, *estimable]),
                      ["firm_id", "fiscal_year", "first_intake_year", outcome]]
-    # Imported here: moderndid takes seconds to load, and a quiet night never estimates.
-    from moderndid import aggte, att_gt
-
-    with warnings.catch_warnings():
-        # moderndid warns about small groups; the counts and suppression in the table say it.
-        warnings.simplefilter("ignore")
-        result = att_gt(
-            data=data, yname=outcome, tname="fiscal_year", idname="firm_id", gname="first_intake_year",
-            control_group="nevertreated", base_period="universal", est_method="reg",
-            boot=False, cband=False, random_state=SEED,
-        )
-        dynamic = aggte(result, type="dynamic", min_e=FIRST_EVENT_TIME, max_e=LAST_EVENT_TIME,
-                        boot=False, cband=False, na_rm=True, random_state=SEED)
+    result = did_estimator.att_gt(data, outcome, unit="firm_id", time="fiscal_year", group="first_intake_year")
+    dynamic = did_estimator.event_study(result, FIRST_EVENT_TIME, LAST_EVENT_TIME)
 
     group_time = pd.DataFrame({
         "cohort_year": np.asarray(result.groups, dtype=int),
@@ -289,7 +278,7 @@ def suppress(rows: pd.DataFrame, min_firms: int = MIN_FIRMS_SHOWN) -> pd.DataFra
 
 TABLE = "marts.rpt_staggered_att"
 TABLE_COMMENT = (
-    "Staggered-adoption effects (Callaway & Sant'Anna 2021, moderndid " + version("moderndid") + ") per program and for "
+    "Staggered-adoption effects (Callaway & Sant'Anna 2021, as R's did computes them) per program and for "
     "all programs together ('" + ALL_PROGRAMS + "'): group-time effects ATT(g, t), the event-study aggregate per event "
     "time and its average. Group g = a firm's first intake year in the program; controls = firms that never took "
     "part in any program, from the matching strata participants occupy, at most " + f"{MAX_CONTROLS:,}" + " per "

@@ -1,6 +1,6 @@
 """marts.rpt_staggered_att: Callaway & Sant'Anna across all cohorts, beside the dbt marts.
 
-The estimator is Python (moderndid), so this is a Dagster asset rather than a dbt model; the
+The estimator is Python (numpy), so this is a Dagster asset rather than a dbt model; the
 logic lives in ``warehouse/staggered_att.py`` and this asset only wires it to the working database.
 """
 
