@@ -32,7 +32,7 @@ import pandas as pd
 from expectations.suites import NATURAL_KEYS
 from expectations.validate import failing_rows, validate_table
 from ingest.contracts import Kind, Source
-from ingest.orgnr import LUHN_PROBLEM, ORGNR_SQL_MACROS, check_candidates
+from ingest.orgnr import LUHN_PROBLEM, ORGNR_SQL_MACROS, hmac_pads
 from ingest.reader import CSV_SUFFIXES, EXCEL_SUFFIXES, Delivery, FileRejected, read_delivery
 from ingest.typing import (
     LINEAGE_COLUMNS,
@@ -46,7 +46,6 @@ from ingest.typing import (
 AUDIT_DDL = """
 CREATE SCHEMA IF NOT EXISTS audit;
 CREATE SCHEMA IF NOT EXISTS raw;
-CREATE SCHEMA IF NOT EXISTS ingest_state;
 CREATE TABLE IF NOT EXISTS audit.loads (
     load_id VARCHAR, source VARCHAR, path VARCHAR, sha256 VARCHAR, size_bytes BIGINT,
     received_at TIMESTAMPTZ, processed_at TIMESTAMPTZ, outcome VARCHAR, delivery_seq INTEGER,
@@ -66,10 +65,9 @@ CREATE TABLE IF NOT EXISTS audit.superseded_rows (
     delivery_seq INTEGER, superseded_by_file VARCHAR, superseded_by_line INTEGER,
     superseded_by_seq INTEGER
 );
-CREATE TABLE IF NOT EXISTS ingest_state.org_numbers (
-    key_id VARCHAR, org_nr VARCHAR, passes_luhn BOOLEAN, is_sole_trader BOOLEAN, firm_key VARCHAR,
-    PRIMARY KEY (key_id, org_nr)
-);
+-- Earlier versions cached every number's firm key here; it is computed in SQL now, and a
+-- table pairing numbers with their pseudonyms is better not kept.
+DROP TABLE IF EXISTS ingest_state.org_numbers;
 """
 
 OUTCOME_LOADED = "loaded"
@@ -315,52 +313,31 @@ def _record_superseded(con, source: Source, load_id: str, sequence: int) -> None
 
 
 def _build_orgnr_lookup(con: duckdb.DuckDBPyConnection, table: str, secret: bytes) -> None:
-    """Map each delivered text to its firm key, or to the reason it is not a valid number.
-
-    DuckDB normalises the texts; python-stdnum checks each distinct 10-digit number once,
-    and the result is kept in ``ingest_state.org_numbers`` for later nights.
-    """
-    key_id = hashlib.sha256(secret).hexdigest()[:12]
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE orgnr_texts AS
-        SELECT raw_value, orgnr_candidate(raw_value) AS candidate,
-            orgnr_format_problem(raw_value) AS format_problem
-        FROM (SELECT DISTINCT nullif(trim(organisationsnummer), '') AS raw_value FROM {table})
-        WHERE raw_value IS NOT NULL
-        """
-    )
-    unseen = con.execute(
-        """
-        SELECT DISTINCT t.candidate FROM orgnr_texts t
-        ANTI JOIN (SELECT org_nr FROM ingest_state.org_numbers WHERE key_id = ?) r
-            ON r.org_nr = t.candidate
-        WHERE t.candidate IS NOT NULL
-        """,
-        [key_id],
-    ).fetchall()
-    if unseen:
-        checked = pd.DataFrame(
-            check_candidates([c for (c,) in unseen], secret),
-            columns=["org_nr", "passes_luhn", "is_sole_trader", "firm_key"],
-        )
-        con.register("checked_frame", checked)
-        con.execute("INSERT INTO ingest_state.org_numbers SELECT ?, * FROM checked_frame", [key_id])
-        con.unregister("checked_frame")
+    """Map each distinct delivered text to its firm key, or to the reason it is not a valid number."""
+    inner_pad, outer_pad = hmac_pads(secret)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE orgnr_lookup AS
-        SELECT t.raw_value,
-            CASE WHEN r.passes_luhn THEN r.org_nr END AS org_nr,
-            CASE WHEN r.passes_luhn THEN r.is_sole_trader END AS is_sole_trader,
-            r.firm_key,
+        SELECT raw_value,
+            CASE WHEN valid THEN candidate END AS org_nr,
+            CASE WHEN valid THEN orgnr_is_personal_number(candidate) END AS is_sole_trader,
+            CASE WHEN valid THEN orgnr_firm_key(candidate, ?, ?) END AS firm_key,
             'is not a valid organisation number: it ' || coalesce(
-                t.format_problem,
-                CASE WHEN NOT r.passes_luhn THEN {sql_literal(LUHN_PROBLEM)} END
+                format_problem, CASE WHEN NOT valid THEN {sql_literal(LUHN_PROBLEM)} END
             ) AS error
-        FROM orgnr_texts t
-        LEFT JOIN ingest_state.org_numbers r ON r.org_nr = t.candidate AND r.key_id = '{key_id}'
-        """
+        FROM (
+            SELECT raw_value, candidate, format_problem, orgnr_passes_luhn(candidate) AS valid
+            FROM (
+                SELECT raw_value, orgnr_candidate(compact) AS candidate, orgnr_format_problem(compact) AS format_problem
+                FROM (
+                    SELECT raw_value, orgnr_compact(raw_value) AS compact
+                    FROM (SELECT DISTINCT nullif(trim(organisationsnummer), '') AS raw_value FROM {table})
+                    WHERE raw_value IS NOT NULL
+                )
+            )
+        )
+        """,
+        [inner_pad, outer_pad],
     )
 
 

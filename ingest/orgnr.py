@@ -2,7 +2,8 @@
 
 Accepted forms (domain.md §4): ``5566778899``, ``556677-8899``, ``16556677-8899`` and,
 for sole traders, the owner's personal number ``YYMMDD-NNNN`` or ``YYYYMMDD-NNNN``, all
-with stray spaces. The Luhn check digit is validated with python-stdnum.
+with stray spaces. ``normalise`` validates one value (the Luhn check digit with python-stdnum);
+``ORGNR_SQL_MACROS`` do the same for a whole delivery in DuckDB.
 """
 
 from __future__ import annotations
@@ -74,39 +75,51 @@ def firm_key(org_nr: str, secret: bytes) -> str:
     return hmac.new(secret, org_nr.encode("ascii"), hashlib.sha256).hexdigest()[:16]
 
 
-# The same normalisation as ``normalise``, set-based for big deliveries: DuckDB reduces each
-# delivered text to its 10-digit candidate (or names the format problem); only the distinct
-# candidates then go through python-stdnum's Luhn check, once per number ever (see
-# ``ingest.load``). tests/test_orgnr.py checks that both paths agree on every form.
+def hmac_pads(secret: bytes) -> tuple[bytes, bytes]:
+    """HMAC-SHA256's inner and outer padded keys (RFC 2104), for ``orgnr_firm_key`` in SQL.
+
+    A key longer than SHA-256's 64-byte block is hashed first, as ``hmac`` does.
+    """
+    block = 64
+    key = hashlib.sha256(secret).digest() if len(secret) > block else secret
+    key = key.ljust(block, b"\0")
+    return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
+
+
+# Counted from the check digit (the 10th), every second digit is doubled and a two-digit
+# product counts as the sum of its digits. Integer arithmetic: twice as fast as string slicing.
+_DIGITS = [f"(CAST(digits AS BIGINT) // {10 ** (10 - i)} % 10)" for i in range(1, 11)]
+_LUHN_SUM = " + ".join(
+    f"((2 * {d}) // 10 + (2 * {d}) % 10)" if i % 2 == 0 else d for i, d in enumerate(_DIGITS)
+)
+
+# The same normalisation as ``normalise``, set-based for big deliveries: DuckDB compacts each
+# distinct delivered text once (``orgnr_compact``), reduces it to its 10-digit candidate or
+# names the format problem, checks the Luhn digit and computes ``firm_key`` (HMAC-SHA256 from
+# the pads of ``hmac_pads``). tests/test_orgnr.py checks both paths agree on every form, with
+# python-stdnum's Luhn and Python's hmac.
 ORGNR_SQL_MACROS = r"""
 CREATE OR REPLACE TEMP MACRO orgnr_compact(raw) AS regexp_replace(raw, '[\s\-+\x{00a0}]', '', 'g');
-CREATE OR REPLACE TEMP MACRO orgnr_candidate(raw) AS (
+CREATE OR REPLACE TEMP MACRO orgnr_candidate(compact) AS (
     CASE
-        WHEN NOT regexp_full_match(orgnr_compact(raw), '\d+') THEN NULL
-        WHEN length(orgnr_compact(raw)) = 10 THEN orgnr_compact(raw)
-        WHEN length(orgnr_compact(raw)) = 12 AND left(orgnr_compact(raw), 2) IN ('16', '18', '19', '20')
-            THEN right(orgnr_compact(raw), 10)
+        WHEN NOT regexp_full_match(compact, '\d+') THEN NULL
+        WHEN length(compact) = 10 THEN compact
+        WHEN length(compact) = 12 AND left(compact, 2) IN ('16', '18', '19', '20') THEN right(compact, 10)
     END
 );
-CREATE OR REPLACE TEMP MACRO orgnr_format_problem(raw) AS (
+CREATE OR REPLACE TEMP MACRO orgnr_format_problem(compact) AS (
     CASE
-        WHEN NOT regexp_full_match(orgnr_compact(raw), '\d+')
+        WHEN NOT regexp_full_match(compact, '\d+')
             THEN 'contains characters other than digits, ''-'' and spaces; correct it'
-        WHEN length(orgnr_compact(raw)) = 12 AND left(orgnr_compact(raw), 2) NOT IN ('16', '18', '19', '20')
-            THEN 'has 12 digits starting with ''' || left(orgnr_compact(raw), 2)
+        WHEN length(compact) = 12 AND left(compact, 2) NOT IN ('16', '18', '19', '20')
+            THEN 'has 12 digits starting with ''' || left(compact, 2)
                 || '''; expected the prefix 16 or a century (19, 20)'
-        WHEN length(orgnr_compact(raw)) NOT IN (10, 12)
-            THEN 'has ' || length(orgnr_compact(raw))
-                || ' digits; expected 10 (or 12 with the prefix 16 or a century)'
+        WHEN length(compact) NOT IN (10, 12)
+            THEN 'has ' || length(compact) || ' digits; expected 10 (or 12 with the prefix 16 or a century)'
     END
 );
-"""
-
-
-def check_candidates(candidates: list[str], secret: bytes) -> list[tuple[str, bool, bool, str | None]]:
-    """(digits, passes Luhn, is sole trader, firm key or None) for 10-digit candidates."""
-    checked = []
-    for digits in candidates:
-        valid = luhn.is_valid(digits)
-        checked.append((digits, valid, is_personal_number(digits), firm_key(digits, secret) if valid else None))
-    return checked
+CREATE OR REPLACE TEMP MACRO orgnr_passes_luhn(digits) AS (LUHN_SUM) % 10 = 0;
+CREATE OR REPLACE TEMP MACRO orgnr_is_personal_number(digits) AS CAST(digits[3:4] AS INTEGER) < 20;
+CREATE OR REPLACE TEMP MACRO orgnr_firm_key(digits, inner_pad, outer_pad) AS
+    left(sha256(outer_pad || unhex(sha256(inner_pad || encode(digits)))), 16);
+""".replace("LUHN_SUM", _LUHN_SUM)

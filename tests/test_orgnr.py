@@ -1,11 +1,14 @@
 """Organisation numbers: every accepted form, the invalid ones, and SQL agreeing with Python."""
 
+import hashlib
+import hmac
+
 import duckdb
 import numpy as np
 import pytest
 from stdnum import luhn
 
-from ingest.orgnr import ORGNR_SQL_MACROS, InvalidOrgNr, check_candidates, firm_key, normalise
+from ingest.orgnr import LUHN_PROBLEM, ORGNR_SQL_MACROS, InvalidOrgNr, firm_key, hmac_pads, normalise
 from ingest.sample_region import luhn_digits
 
 VALID_LEGAL = "5566778899"  # a Luhn-valid limited company number (3rd-4th digits 66)
@@ -56,24 +59,77 @@ FORMS = [
 ]
 
 
-def test_sql_normalisation_agrees_with_python_on_every_form():
+@pytest.fixture(scope="module")
+def sql():
     con = duckdb.connect()
     con.execute(ORGNR_SQL_MACROS)
+    return con
+
+
+def test_sql_normalisation_agrees_with_python_on_every_form(sql):
     for text in FORMS:
-        candidate, problem = con.execute(
-            "SELECT orgnr_candidate(trim(?)), orgnr_format_problem(trim(?))", [text, text]
+        candidate, problem = sql.execute(
+            "SELECT orgnr_candidate(orgnr_compact(trim(?))), orgnr_format_problem(orgnr_compact(trim(?)))", [text, text]
         ).fetchone()
         try:
             expected = normalise(text)
         except InvalidOrgNr as exc:
             if problem is not None:
                 assert problem == exc.problem, text
-            else:  # the format is fine: only the Luhn check (done in Python) can fail
-                assert candidate is not None and not check_candidates([candidate], b"k")[0][1], text
+            else:  # the format is fine: only the Luhn check can fail
+                assert candidate is not None and exc.problem == LUHN_PROBLEM, text
+                assert sql.execute("SELECT orgnr_passes_luhn(?)", [candidate]).fetchone()[0] is False, text
             continue
         assert problem is None and candidate == expected.digits, text
-        digits, valid, sole_trader, _ = check_candidates([candidate], b"k")[0]
-        assert valid and sole_trader == expected.is_sole_trader
+        valid, sole_trader = sql.execute(
+            "SELECT orgnr_passes_luhn(?), orgnr_is_personal_number(?)", [candidate, candidate]
+        ).fetchone()
+        assert valid and sole_trader == expected.is_sole_trader, text
+
+
+def _ten_digit_numbers(count: int) -> list[str]:
+    """Random 10-digit strings (about a tenth Luhn-valid), Luhn-valid sample numbers of
+    firms and sole traders, and every single-digit change of one valid number."""
+    rng = np.random.default_rng(7)
+    random = [f"{n:010d}" for n in rng.integers(0, 10**10, count)]
+    payloads = rng.integers(0, 10**9, count)
+    valid = [f"{p:09d}{d}" for p, d in zip(payloads, luhn_digits(payloads))]
+    typos = [VALID_LEGAL[:i] + str(d) + VALID_LEGAL[i + 1:] for i in range(10) for d in range(10)]
+    return random + valid + typos + [VALID_PERSONAL, "0000000000", "9999999999"]
+
+
+def test_sql_luhn_agrees_with_stdnum(sql):
+    numbers = _ten_digit_numbers(20000)
+    verdicts = sql.execute(
+        "SELECT list(orgnr_passes_luhn(n) ORDER BY i) FROM unnest(?) WITH ORDINALITY AS t(n, i)", [numbers]
+    ).fetchone()[0]
+    expected = [luhn.is_valid(n) for n in numbers]
+    assert verdicts == expected
+    assert 0.05 < sum(expected[:20000]) / 20000 < 0.15  # both outcomes are exercised
+
+
+def test_sql_sole_trader_flag_agrees_with_python(sql):
+    numbers = _ten_digit_numbers(2000)
+    flags = sql.execute(
+        "SELECT list(orgnr_is_personal_number(n) ORDER BY i) FROM unnest(?) WITH ORDINALITY AS t(n, i)", [numbers]
+    ).fetchone()[0]
+    assert flags == [normalise(n).is_sole_trader if luhn.is_valid(n) else int(n[2:4]) < 20 for n in numbers]
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [b"secret", b"", b"k" * 64, b"k" * 65, bytes(range(256)), "nyckel-åäö".encode("utf-8")],
+    ids=["short", "empty", "one-block", "longer-than-a-block", "all-bytes", "utf-8"],
+)
+def test_sql_firm_key_is_pythons_hmac(sql, secret):
+    numbers = _ten_digit_numbers(3000)
+    inner_pad, outer_pad = hmac_pads(secret)
+    keys = sql.execute(
+        "SELECT list(orgnr_firm_key(n, ?, ?) ORDER BY i) FROM unnest(?) WITH ORDINALITY AS t(n, i)",
+        [inner_pad, outer_pad, numbers],
+    ).fetchone()[0]
+    assert keys == [hmac.new(secret, n.encode("ascii"), hashlib.sha256).hexdigest()[:16] for n in numbers]
+    assert keys == [firm_key(n, secret) for n in numbers]
 
 
 def test_firm_key_is_stable_keyed_and_not_the_number():
