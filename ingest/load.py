@@ -33,7 +33,7 @@ from expectations.suites import NATURAL_KEYS
 from expectations.validate import failing_rows, validate_table
 from ingest.contracts import Kind, Source
 from ingest.orgnr import LUHN_PROBLEM, ORGNR_SQL_MACROS, hmac_pads
-from ingest.reader import CSV_SUFFIXES, EXCEL_SUFFIXES, Delivery, FileRejected, read_delivery
+from ingest.reader import CSV_SUFFIXES, EXCEL_SUFFIXES, Delivery, FileRejected, drop_delivery, read_delivery
 from ingest.typing import (
     LINEAGE_COLUMNS,
     PARSE_NUMBER_MACRO,
@@ -185,7 +185,8 @@ def _load_file(con, source: Source, path: Path, sha: str, load_id: str, secret: 
         + typed_select(source, table, delivery.headers, delivery.delimiter, label)
     )
     names = [n for n, _ in raw_columns(source)]
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_clean AS SELECT * FROM {table}_typed WHERE len(_errors) = 0")
+    # Validation reads the rows clean so far; the rule failures it finds are added to _errors after.
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {table}_clean AS SELECT * FROM {table}_typed WHERE len(_errors) = 0")
     results = validate_table(con, source.name, f"{table}_clean", names)
     _record_validation(con, source, label, sha, load_id, results)
     failures = failing_rows(results)
@@ -231,8 +232,8 @@ def _load_file(con, source: Source, path: Path, sha: str, load_id: str, secret: 
     notes = [f"{quarantined} row(s) quarantined; see audit.quarantine"] if quarantined else []
     if delivery.unknown_columns:
         notes.append("unknown column(s) ignored: " + ", ".join(delivery.unknown_columns))
-    for name in (table, f"{table}_typed", f"{table}_clean"):
-        con.execute(f"DROP TABLE IF EXISTS {name}")
+    con.execute(f"DROP VIEW {table}_clean; DROP TABLE {table}_typed")
+    drop_delivery(con, table)
     return FileResult(path, outcome, rows_read, loaded, quarantined, "; ".join(notes),
                       validated - started, time.perf_counter() - validated)
 

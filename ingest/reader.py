@@ -1,9 +1,10 @@
-"""Read one delivered file (CSV or .xlsx) into a DuckDB table of text columns.
+"""Read one delivered file (CSV or .xlsx) into a DuckDB view of text columns.
 
-The table has the contract's canonical column names, every value as delivered (VARCHAR),
-and ``_line``: the line (CSV) or row (Excel) of the file the value came from. Typing and
-quarantine happen in ``ingest.load``; this module only finds the header, the delimiter and
-the encoding, and hands the bulk of the file to DuckDB's own CSV reader.
+The view, over the table ``<name>_read`` that holds the file as read, has the contract's
+canonical column names, every value as delivered (VARCHAR), and ``_line``: the line (CSV)
+or row (Excel) of the file the value came from. Typing and quarantine happen in
+``ingest.load``; this module only finds the header, the delimiter and the encoding, and
+hands the bulk of the file to DuckDB's own CSV reader.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ class MalformedRow:
 
 @dataclass
 class Delivery:
-    """One landed file, read into ``table``."""
+    """One landed file, read into the view ``table``."""
 
     path: Path
     table: str
@@ -119,7 +120,10 @@ def find_header(rows: list[list[str]], source: Source) -> tuple[int, dict[str, i
 
 
 def read_delivery(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table: str) -> Delivery:
-    """Read ``path`` into ``table``; raise FileRejected when the file as a whole is unusable."""
+    """Read ``path`` into the view ``table``; raise FileRejected when the file as a whole is unusable.
+
+    ``drop_delivery`` drops it (and the table under it) when the file is done.
+    """
     if path.stat().st_size == 0:
         raise FileRejected(path, "the file is empty; deliver it again with a header and data rows")
     suffix = path.suffix.lower()
@@ -167,29 +171,31 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table:
     # Accepted row k sits on line first_data_line + k, plus one for every rejected line
     # before it. A rejected line r is preceded by (r - first_data_line - j) accepted rows,
     # j being how many rejected lines precede r.
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {table}_skips AS
-        SELECT line - {first_data_line} - (row_number() OVER (ORDER BY line) - 1) AS accepted_before
-        FROM {rejects}
-        """
-    )
+    skipped_before = "0"
+    if malformed_rows:
+        skipped_before = f"""(
+            SELECT count(*) FROM (
+                SELECT line - {first_data_line} - (row_number() OVER (ORDER BY line) - 1) AS accepted_before
+                FROM {rejects}
+            ) s WHERE s.accepted_before <= r._row
+        )"""
     select = ", ".join(f"{names[i]} AS {col}" for col, i in mapping.items())
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE {table} AS
-        SELECT {select},
-            CAST({first_data_line} + r._row
-                 + (SELECT count(*) FROM {table}_skips s WHERE s.accepted_before <= r._row)
-                 AS INTEGER) AS _line
+        CREATE OR REPLACE TEMP VIEW {table} AS
+        SELECT {select}, CAST({first_data_line} + r._row + {skipped_before} AS INTEGER) AS _line
         FROM {table}_read r
         """
     )
-    con.execute(f"DROP TABLE {table}_read; DROP TABLE {table}_skips")
     if readable != path:
         readable.unlink()
     headers = {col: cells[i].strip() for col, i in mapping.items()}
     return Delivery(path, table, header_index + 1, delimiter, headers, unknown, malformed)
+
+
+def drop_delivery(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Drop what ``read_delivery`` made for ``table``."""
+    con.execute(f"DROP VIEW IF EXISTS {table}; DROP TABLE IF EXISTS {table}_read")
 
 
 def _sniff_header(path: Path, head_lines: list[str], source: Source):
@@ -263,10 +269,11 @@ def _read_excel(con: duckdb.DuckDBPyConnection, path: Path, source: Source, tabl
         con.register(f"{table}_frame", out)
         typed_cols = ", ".join(f"CAST({c} AS VARCHAR) AS {c}" for c in mapping)
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table} AS "
+            f"CREATE OR REPLACE TEMP TABLE {table}_read AS "
             f"SELECT {typed_cols}, CAST(_line AS INTEGER) AS _line FROM {table}_frame"
         )
         con.unregister(f"{table}_frame")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM {table}_read")
         headers = {
             col: (rows[header_index + header_rows - 1][i] or rows[header_index][i]).strip()
             for col, i in mapping.items()
