@@ -67,19 +67,19 @@ _SQL_TYPES = {
 LINEAGE_COLUMNS = [("_source_file", "VARCHAR"), ("_line", "INTEGER"), ("_load_id", "VARCHAR")]
 
 
-def _value_and_failure(column: Column, x: str, delimiter: str) -> list[tuple[str, str, str | None]]:
-    """(output column, value expression, failure condition) for one contract column.
+def _typed_values(column: Column, x: str, delimiter: str) -> list[tuple[str, str, bool]]:
+    """(output column, value expression, whether it can fail) for one contract column.
 
-    ``x`` is the trimmed text, NULL when empty. A failure condition is only evaluated on a
-    non-empty value; empty required values are handled by the caller.
+    ``x`` is the trimmed text, NULL when empty. A value that can fail fails when ``x`` is
+    not empty but the value is NULL; empty required values are handled by the caller.
     """
     delim = sql_literal(delimiter)
     kind = column.kind
     if kind is Kind.ORGNR:
         return [
-            ("firm_key", "orgnr.firm_key", f"{x} IS NOT NULL AND orgnr.firm_key IS NULL"),
-            ("org_nr", "orgnr.org_nr", None),
-            ("is_sole_trader", "orgnr.is_sole_trader", None),
+            ("firm_key", "orgnr.firm_key", True),
+            ("org_nr", "orgnr.org_nr", False),
+            ("is_sole_trader", "orgnr.is_sole_trader", False),
         ]
     if kind is Kind.YEAR:
         value = rf"CASE WHEN regexp_full_match({x}, '\d{{4}}') THEN CAST({x} AS INTEGER) END"
@@ -93,49 +93,64 @@ def _value_and_failure(column: Column, x: str, delimiter: str) -> list[tuple[str
     elif kind is Kind.GENDER:
         value = f"CASE lower({x}) WHEN 'kvinna' THEN 'kvinna' WHEN 'man' THEN 'man' END"
     elif kind is Kind.CODE:
-        return [(column.name, f"upper({x})", None)]
+        return [(column.name, f"upper({x})", False)]
     else:
-        return [(column.name, x, None)]
-    return [(column.name, value, f"{x} IS NOT NULL AND ({value}) IS NULL")]
+        return [(column.name, x, False)]
+    return [(column.name, value, True)]
 
 
 def typed_select(source: Source, delivery_table: str, headers: dict[str, str], delimiter: str, file_label: str) -> str:
-    """SELECT of typed values plus ``_errors``, a list of failure structs (empty when clean)."""
+    """SELECT of typed values plus ``_errors``, a list of failure structs (empty when clean).
+
+    An inner query computes each value once (as ``_value_<column>``, beside the trimmed
+    texts); the outer one checks them, and builds the error list only for rows that fail.
+    """
     trimmed = ", ".join(f"nullif(trim(d.{c}), '') AS {c}" for c in headers)
-    values: list[str] = ["t._line"]
-    errors: list[str] = []
+    values: list[str] = []
+    outputs: list[str] = ["v._line"]
+    errors: list[tuple[str, str]] = []  # (condition, error struct)
     for column in source.columns:
         present = column.name in headers
         x = f"t.{column.name}" if present else "CAST(NULL AS VARCHAR)"
+        text = f"v.{column.name}"
         header = headers.get(column.name, column.headers[0])
-        for name, value, failure in _value_and_failure(column, x, delimiter):
-            values.append(f"{value} AS {name}")
-            if failure:
-                problem = "coalesce(orgnr.error, 'could not be checked; deliver it again')" if column.kind is Kind.ORGNR else sql_literal(_PROBLEMS[column.kind][1])
-                rule = "organisation_number" if column.kind is Kind.ORGNR else _PROBLEMS[column.kind][0]
-                errors.append(_error_struct(failure, header, x, rule, problem, file_label))
+        for name, value, can_fail in _typed_values(column, x, delimiter):
+            values.append(f"{value} AS _value_{name}")
+            outputs.append(f"v._value_{name} AS {name}")
+            if can_fail and present:  # an absent column's NULL cannot fail
+                if column.kind is Kind.ORGNR:
+                    problem = "coalesce(v._orgnr_error, 'could not be checked; deliver it again')"
+                    rule = "organisation_number"
+                else:
+                    rule, problem = _PROBLEMS[column.kind][0], sql_literal(_PROBLEMS[column.kind][1])
+                condition = f"({text} IS NOT NULL AND v._value_{name} IS NULL)"
+                errors.append((condition, _error_struct(condition, header, text, rule, problem, file_label)))
         if present and not column.nullable:
-            errors.append(
-                _error_struct(
-                    f"{x} IS NULL", header, x, "required_value",
-                    sql_literal("is empty, but the column is required; fill it in and deliver the file again"), file_label,
-                )
-            )
+            condition = f"{text} IS NULL"
+            problem = sql_literal("is empty, but the column is required; fill it in and deliver the file again")
+            errors.append((condition, _error_struct(condition, header, text, "required_value", problem, file_label)))
     orgnr_join = ""
     orgnr_column = next((c for c in source.columns if c.kind is Kind.ORGNR), None)
     if orgnr_column is not None:
+        values.append("orgnr.error AS _orgnr_error")
         orgnr_join = f"LEFT JOIN orgnr_lookup orgnr ON orgnr.raw_value = t.{orgnr_column.name}"
-    error_list = ", ".join(errors) if errors else ""
+    error_list = "[]"
+    if errors:
+        any_failure = " OR ".join(condition for condition, _ in errors)
+        structs = ", ".join(struct for _, struct in errors)
+        error_list = f"CASE WHEN {any_failure} THEN list_filter([{structs}], e -> e IS NOT NULL) ELSE [] END"
     return f"""
-        SELECT {", ".join(values)},
-            list_filter([{error_list}], e -> e IS NOT NULL) AS _errors
-        FROM (SELECT d._line, {trimmed} FROM {delivery_table} d) t
-        {orgnr_join}
+        SELECT {", ".join(outputs)}, {error_list} AS _errors
+        FROM (
+            SELECT t.*, {", ".join(values)}
+            FROM (SELECT d._line, {trimmed} FROM {delivery_table} d) t
+            {orgnr_join}
+        ) v
     """
 
 
 def _error_struct(condition: str, header: str, x: str, rule: str, problem: str, file_label: str) -> str:
-    message = quarantine_message(file_label, "t._line", sql_literal(header), x, problem)
+    message = quarantine_message(file_label, "v._line", sql_literal(header), x, problem)
     return (
         f"CASE WHEN {condition} THEN struct_pack(column_name := {sql_literal(header)}, "
         f"value := {x}, rule := {sql_literal(rule)}, message := {message}) END"
