@@ -15,6 +15,10 @@
         as survival
 {%- endmacro %}
 
+{#- The event times e = fiscal year - intake year the estimates cover. -#}
+{% macro first_event_time() %}-3{% endmacro %}
+{% macro last_event_time() %}5{% endmacro %}
+
 {#- Rows of `firms` (with firm_key, cohort_year and the base-year outcomes of
     int_cohort_effects__base_year_strata) times event times e = -3..+5 but the base year
     (e = -1) and past the data, with `columns` of `firms` and the change of every outcome. -#}
@@ -26,7 +30,7 @@
         event_times.event_time,
         {{ outcome_changes(firms, 'later', 'event_times.event_time') }}
     from {{ firms }}
-    cross join (select unnest(range(-3, 6)) as event_time) as event_times
+    cross join (select unnest(range({{ first_event_time() }}, {{ last_event_time() }} + 1)) as event_time) as event_times
     cross join (
         select max(fiscal_year) as last_fiscal_year from {{ ref('int_cohort_effects__firm_year_outcomes') }}
     ) as last_year

@@ -1,23 +1,18 @@
-{#- The rows of `relation` that the latest delivery of each key supplied: the highest
-    delivery_seq, then the later source_line. An aggregate joined back rather than a
-    row_number() window: at national scale (13 million firm-years) the window over every
-    wide row ran out of DuckDB's memory limit, and an aggregate and a hash join spill to disk. -#}
-{% macro latest_delivery(relation, keys) -%}
+{#- The rows of `relation` (a staging model of the raw deliveries of `source_name`) that no
+    later delivery superseded: the latest delivery of each natural key wins. The ingest
+    records in audit.superseded_rows every row whose key a later delivery repeats, and
+    quarantines a key repeated within one delivery, so one row per key is left. An
+    anti-join against that (usually tiny) table, on the delivery (one per file) and the line:
+    the aggregate over every key joined back that it replaces cost a pass over 13 million
+    firm-years at national scale. -#}
+{% macro latest_delivery(relation, source_name) -%}
     select delivered.*
     from {{ relation }} as delivered
-    inner join (
-        select {{ keys | join(', ') }}, max({{ delivery_order('delivery_seq', 'source_line') }}) as latest_order
-        from {{ relation }}
-        group by {{ keys | join(', ') }}
-    ) as latest
-        on
-        {%- for key in keys %}
-            delivered.{{ key }} is not distinct from latest.{{ key }} and
-        {%- endfor %}
-            {{ delivery_order('delivered.delivery_seq', 'delivered.source_line') }} = latest.latest_order
-{%- endmacro %}
-
-{#- One number that orders rows by delivery, then by line (a file has fewer than 10^10 lines). -#}
-{% macro delivery_order(delivery_seq, source_line) -%}
-    cast({{ delivery_seq }} as bigint) * 10000000000 + {{ source_line }}
+    left join (
+        select delivery_seq, source_line
+        from {{ ref('stg_audit__superseded_rows') }}
+        where source = '{{ source_name }}'
+    ) as superseded
+        on delivered.delivery_seq = superseded.delivery_seq and delivered.source_line = superseded.source_line
+    where superseded.delivery_seq is null
 {%- endmacro %}

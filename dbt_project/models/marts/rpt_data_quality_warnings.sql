@@ -40,7 +40,10 @@ without_base_year as (
         || ' have no fiscal year before intake, so they cannot enter the change metrics.' as message
     from memberships
     left join (
-        select firm_key, min(fiscal_year) as first_year from firm_years group by firm_key
+        select firm_key, min(fiscal_year) as first_year
+        from firm_years
+        where firm_key in (select firm_key from memberships)
+        group by firm_key
     ) as years on memberships.firm_key = years.firm_key
     group by memberships.cohort_key
 ),

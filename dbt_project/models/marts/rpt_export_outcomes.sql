@@ -27,9 +27,18 @@ followup_years as (
     where years.fiscal_year >= split.cohort_year
 ),
 
+-- Only the participants' markets and years: every question below is about a participant,
+-- and the county's population would otherwise go through every join.
 markets as (
     select firm_key, market_year, country_code, export_value_tkr
     from {{ ref('int_export_markets__deduplicated') }}
+    where firm_key in (select firm_key from memberships)
+),
+
+firm_years as (
+    select firm_key, fiscal_year, export_turnover_tkr
+    from {{ ref('fct_firm_year') }}
+    where firm_key in (select firm_key from memberships)
 ),
 
 firm_outcomes as (
@@ -66,9 +75,9 @@ firm_outcomes as (
                 and later_market.export_value_tkr > base_market.export_value_tkr
         ) as is_growing_on_existing_market
     from followup_years
-    left join {{ ref('fct_firm_year') }} as base
+    left join firm_years as base
         on followup_years.firm_key = base.firm_key and followup_years.cohort_year - 1 = base.fiscal_year
-    left join {{ ref('fct_firm_year') }} as later
+    left join firm_years as later
         on followup_years.firm_key = later.firm_key and followup_years.followup_year = later.fiscal_year
 ),
 
