@@ -133,6 +133,11 @@ def load_source(
     con.execute(AUDIT_DDL)
     con.execute(PARSE_NUMBER_MACRO)
     con.execute(ORGNR_SQL_MACROS)
+    # Firms recur in every yearly file: each text is checked and hashed once per call.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE orgnr_lookup (raw_value VARCHAR, org_nr VARCHAR, "
+        "is_sole_trader BOOLEAN, firm_key VARCHAR, error VARCHAR)"
+    )
     columns = raw_columns(source) + LINEAGE_COLUMNS + DELIVERY_COLUMNS
     con.execute(
         f"CREATE TABLE IF NOT EXISTS raw.{source.name} ({', '.join(f'{n} {t}' for n, t in columns)})"
@@ -179,7 +184,7 @@ def _load_file(con, source: Source, path: Path, sha: str, load_id: str, secret: 
         return FileResult(path, OUTCOME_REJECTED, 0, 0, 0, str(rejected), time.perf_counter() - started)
 
     if any(c.kind is Kind.ORGNR for c in source.columns):
-        _build_orgnr_lookup(con, table, secret)
+        _add_to_orgnr_lookup(con, table, secret)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {table}_typed AS "
         + typed_select(source, table, delivery.headers, delivery.delimiter, label)
@@ -313,12 +318,13 @@ def _record_superseded(con, source: Source, load_id: str, sequence: int) -> None
     )
 
 
-def _build_orgnr_lookup(con: duckdb.DuckDBPyConnection, table: str, secret: bytes) -> None:
-    """Map each distinct delivered text to its firm key, or to the reason it is not a valid number."""
+def _add_to_orgnr_lookup(con: duckdb.DuckDBPyConnection, table: str, secret: bytes) -> None:
+    """Add each delivered text not seen before in this run to ``orgnr_lookup``: its firm key,
+    or the reason it is not a valid organisation number."""
     inner_pad, outer_pad = hmac_pads(secret)
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE orgnr_lookup AS
+        INSERT INTO orgnr_lookup
         SELECT raw_value,
             CASE WHEN valid THEN candidate END AS org_nr,
             CASE WHEN valid THEN orgnr_is_personal_number(candidate) END AS is_sole_trader,
@@ -333,6 +339,7 @@ def _build_orgnr_lookup(con: duckdb.DuckDBPyConnection, table: str, secret: byte
                 FROM (
                     SELECT raw_value, orgnr_compact(raw_value) AS compact
                     FROM (SELECT DISTINCT nullif(trim(organisationsnummer), '') AS raw_value FROM {table})
+                    ANTI JOIN orgnr_lookup USING (raw_value)
                     WHERE raw_value IS NOT NULL
                 )
             )
