@@ -19,6 +19,9 @@
 {% macro first_event_time() %}-3{% endmacro %}
 {% macro last_event_time() %}5{% endmacro %}
 
+{#- The first fiscal year a change may reach (the var `first_fiscal_year`, default 1990). -#}
+{% macro first_fiscal_year() %}{{ var('first_fiscal_year', 1990) }}{% endmacro %}
+
 {#- Rows of `firms` (with firm_key, cohort_year and the base-year outcomes of
     int_cohort_effects__base_year_strata) times event times e = -3..+5 but the base year
     (e = -1) and past the data, with `columns` of `firms` and the change of every outcome. -#}
@@ -38,7 +41,7 @@
         on {{ firms }}.firm_key = later.firm_key and {{ firms }}.cohort_year + event_times.event_time = later.fiscal_year
     where
         event_times.event_time <> -1
-        and {{ firms }}.cohort_year + event_times.event_time between {{ var('first_fiscal_year', 1990) }}
+        and {{ firms }}.cohort_year + event_times.event_time between {{ first_fiscal_year() }}
         and last_year.last_fiscal_year
 {%- endmacro %}
 

@@ -38,7 +38,7 @@ changes as (
     where
         later.fiscal_year - controls.cohort_year between {{ first_event_time() }} and {{ last_event_time() }}
         and later.fiscal_year - controls.cohort_year <> -1
-        and later.fiscal_year >= {{ var('first_fiscal_year', 1990) }}
+        and later.fiscal_year >= {{ first_fiscal_year() }}
 ),
 
 sums as (
@@ -75,7 +75,7 @@ survival_counts as (
         select max(fiscal_year) as last_fiscal_year from {{ ref('int_cohort_effects__firm_year_outcomes') }}
     ) as last_year
     where
-        strata.cohort_year + event_times.event_time between {{ var('first_fiscal_year', 1990) }}
+        strata.cohort_year + event_times.event_time between {{ first_fiscal_year() }}
         and last_year.last_fiscal_year
 )
 
