@@ -152,36 +152,71 @@ def load_source(
             continue  # processed on an earlier night (by name and content: the landing share may move)
         if settings.keep_copies:
             _with_fallback(_archive, landing_dir, settings, path, sha)
-        con.execute("BEGIN TRANSACTION")
+        staged = None
         try:
-            sequence = con.execute("SELECT coalesce(max(delivery_seq), 0) + 1 FROM audit.loads").fetchone()[0]
-            if earlier:
-                result = FileResult(path, OUTCOME_DUPLICATE, 0, 0, 0,
-                                    f"identical to {earlier[0][0]}, which was already processed; not loaded again")
-            else:
-                result = _load_file(con, source, path, sha, load_id, secret, index, sequence, settings)
-            loaded = result.outcome in (OUTCOME_LOADED, OUTCOME_QUARANTINED)
-            _record_load(con, source, path, sha, load_id, result, sequence if loaded else None)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+            if not earlier:
+                # Read, type and validate before the transaction opens: DuckDB scans a table
+                # created inside an open transaction at about half the speed.
+                staged = _stage_file(con, source, path, load_id, secret, index, settings)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                sequence = con.execute("SELECT coalesce(max(delivery_seq), 0) + 1 FROM audit.loads").fetchone()[0]
+                if staged is None:
+                    result = FileResult(path, OUTCOME_DUPLICATE, 0, 0, 0,
+                                        f"identical to {earlier[0][0]}, which was already processed; not loaded again")
+                else:
+                    result = _write_file(con, source, staged, sha, load_id, sequence)
+                loaded = result.outcome in (OUTCOME_LOADED, OUTCOME_QUARANTINED)
+                _record_load(con, source, path, sha, load_id, result, sequence if loaded else None)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        finally:
+            if staged is not None:
+                staged.drop(con)
         if result.outcome == OUTCOME_REJECTED and settings.keep_copies:
             _with_fallback(_set_aside, landing_dir, settings, path, result.message)
         results.append(result)
     return results
 
 
-def _load_file(con, source: Source, path: Path, sha: str, load_id: str, secret: bytes, index: int,
-               sequence: int, settings: LoadSettings) -> FileResult:
-    table = f"delivery_{source.name}_{index}"
-    label = str(path)
-    started = time.perf_counter()
+@dataclass
+class _StagedFile:
+    """One delivery read, typed and validated into temporary tables, not yet written anywhere.
+
+    ``rejection`` is set when the file as a whole is not to be loaded; ``validation`` is None
+    when the file never got as far as validation.
+    """
+
+    path: Path
+    table: str
+    label: str
+    started: float
+    delivery: Delivery | None = None
+    validation: list | None = None
+    rows_read: int = 0
+    quarantined: int = 0
+    rejection: str | None = None
+    staged: float = 0.0
+
+    def drop(self, con) -> None:
+        con.execute(f"DROP VIEW IF EXISTS {self.table}_clean; DROP TABLE IF EXISTS {self.table}_typed")
+        drop_delivery(con, self.table)
+
+
+def _stage_file(con, source: Source, path: Path, load_id: str, secret: bytes, index: int,
+                settings: LoadSettings) -> _StagedFile:
+    staged = _StagedFile(path, f"delivery_{source.name}_{index}", str(path), time.perf_counter())
+    table, label = staged.table, staged.label
     try:
         delivery = read_delivery(con, path, source, table)
         _reject_if_incomplete(con, path, delivery)
     except FileRejected as rejected:
-        return FileResult(path, OUTCOME_REJECTED, 0, 0, 0, str(rejected), time.perf_counter() - started)
+        staged.rejection = str(rejected)
+        staged.staged = time.perf_counter()
+        return staged
+    staged.delivery = delivery
 
     if any(c.kind is Kind.ORGNR for c in source.columns):
         _add_to_orgnr_lookup(con, table, secret)
@@ -192,30 +227,40 @@ def _load_file(con, source: Source, path: Path, sha: str, load_id: str, secret: 
     names = [n for n, _ in raw_columns(source)]
     # Validation reads the rows clean so far; the rule failures it finds are added to _errors after.
     con.execute(f"CREATE OR REPLACE TEMP VIEW {table}_clean AS SELECT * FROM {table}_typed WHERE len(_errors) = 0")
-    results = validate_table(con, source.name, f"{table}_clean", names)
-    _record_validation(con, source, label, sha, load_id, results)
-    failures = failing_rows(results)
+    staged.validation = validate_table(con, source.name, f"{table}_clean", names)
+    failures = failing_rows(staged.validation)
     failures["column_name"] = [_delivered_header(c, delivery.headers) for c in failures["column_name"]]
     _flag_rule_failures(con, table, label, failures)
 
     rows_read, failed = con.execute(
         f"SELECT count(*), count(*) FILTER (len(_errors) > 0) FROM {table}_typed"
     ).fetchone()
-    rows_read += len(delivery.malformed)
-    quarantined = failed + len(delivery.malformed)
-    if rows_read and quarantined / rows_read > settings.max_quarantine_share:
+    staged.rows_read = rows_read + len(delivery.malformed)
+    staged.quarantined = failed + len(delivery.malformed)
+    if staged.rows_read and staged.quarantined / staged.rows_read > settings.max_quarantine_share:
         examples = con.execute(
             f"SELECT e.message FROM (SELECT unnest(_errors) AS e, _line FROM {table}_typed) ORDER BY _line LIMIT 3"
         ).fetchall()
         detail = "; ".join(m for (m,) in examples) or "; ".join(m.message for m in delivery.malformed[:3])
-        message = (
-            f"{label}: {quarantined} of {rows_read} rows break the rules (more than "
+        staged.rejection = (
+            f"{label}: {staged.quarantined} of {staged.rows_read} rows break the rules (more than "
             f"{settings.max_quarantine_share:.0%}), so the whole file was rejected as likely the wrong file or "
             f"format. First problems: {detail}"
         )
-        return FileResult(path, OUTCOME_REJECTED, 0, 0, 0, message, time.perf_counter() - started)
+    staged.staged = time.perf_counter()
+    return staged
 
-    validated = time.perf_counter()
+
+def _write_file(con, source: Source, staged: _StagedFile, sha: str, load_id: str, sequence: int) -> FileResult:
+    """Write a staged file's outcome: its validation results, and unless rejected its rows."""
+    path, table, label = staged.path, staged.table, staged.label
+    if staged.validation is not None:
+        _record_validation(con, source, label, sha, load_id, staged.validation)
+    if staged.rejection is not None:
+        return FileResult(path, OUTCOME_REJECTED, 0, 0, 0, staged.rejection, staged.staged - staged.started)
+
+    writing = time.perf_counter()
+    names = [n for n, _ in raw_columns(source)]
     con.execute(
         f"INSERT INTO raw.{source.name} SELECT {', '.join(names)}, ?, _line, ?, ?, ? "
         f"FROM {table}_typed WHERE len(_errors) = 0 ORDER BY _line",
@@ -230,17 +275,15 @@ def _load_file(con, source: Source, path: Path, sha: str, load_id: str, secret: 
         """,
         [load_id, source.name, label],
     )
-    _quarantine_malformed(con, source, delivery, load_id, label)
+    _quarantine_malformed(con, source, staged.delivery, load_id, label)
     _record_superseded(con, source, load_id, sequence)
-    loaded = rows_read - quarantined
+    quarantined = staged.quarantined
     outcome = OUTCOME_QUARANTINED if quarantined else OUTCOME_LOADED
     notes = [f"{quarantined} row(s) quarantined; see audit.quarantine"] if quarantined else []
-    if delivery.unknown_columns:
-        notes.append("unknown column(s) ignored: " + ", ".join(delivery.unknown_columns))
-    con.execute(f"DROP VIEW {table}_clean; DROP TABLE {table}_typed")
-    drop_delivery(con, table)
-    return FileResult(path, outcome, rows_read, loaded, quarantined, "; ".join(notes),
-                      validated - started, time.perf_counter() - validated)
+    if staged.delivery.unknown_columns:
+        notes.append("unknown column(s) ignored: " + ", ".join(staged.delivery.unknown_columns))
+    return FileResult(path, outcome, staged.rows_read, staged.rows_read - quarantined, quarantined, "; ".join(notes),
+                      staged.staged - staged.started, time.perf_counter() - writing)
 
 
 def _reject_if_incomplete(con, path: Path, delivery: Delivery) -> None:

@@ -73,7 +73,6 @@ def _typed_values(column: Column, x: str, delimiter: str) -> list[tuple[str, str
     ``x`` is the trimmed text, NULL when empty. A value that can fail fails when ``x`` is
     not empty but the value is NULL; empty required values are handled by the caller.
     """
-    delim = sql_literal(delimiter)
     kind = column.kind
     if kind is Kind.ORGNR:
         return [
@@ -84,10 +83,10 @@ def _typed_values(column: Column, x: str, delimiter: str) -> list[tuple[str, str
     if kind is Kind.YEAR:
         value = rf"CASE WHEN regexp_full_match({x}, '\d{{4}}') THEN CAST({x} AS INTEGER) END"
     elif kind is Kind.INTEGER:
-        number = f"parse_number({x}, {delim})"
+        number = _number(x, delimiter)
         value = f"CASE WHEN {number} = floor({number}) THEN CAST({number} AS BIGINT) END"
     elif kind is Kind.NUMBER:
-        value = f"parse_number({x}, {delim})"
+        value = _number(x, delimiter)
     elif kind is Kind.DATE:
         value = rf"CASE WHEN regexp_full_match({x}, '\d{{4}}-\d{{2}}-\d{{2}}( 00:00:00)?') THEN TRY_CAST(left({x}, 10) AS DATE) END"
     elif kind is Kind.GENDER:
@@ -97,6 +96,19 @@ def _typed_values(column: Column, x: str, delimiter: str) -> list[tuple[str, str
     else:
         return [(column.name, x, False)]
     return [(column.name, value, True)]
+
+
+def _number(x: str, delimiter: str) -> str:
+    """A number from the trimmed text ``x``: plain digits with at most a decimal mark take a
+    single pattern test; anything else goes through ``parse_number``, to the same result.
+
+    In a comma-delimited file "1,234" is thousands, so there only a point is a plain decimal mark.
+    """
+    plain = r"-?\d+([.,]\d+)?" if delimiter != "," else r"-?\d+(\.\d+)?"
+    return (
+        f"CASE WHEN regexp_full_match({x}, '{plain}') THEN TRY_CAST(replace({x}, ',', '.') AS DOUBLE) "
+        f"ELSE parse_number({x}, {sql_literal(delimiter)}) END"
+    )
 
 
 def typed_select(source: Source, delivery_table: str, headers: dict[str, str], delimiter: str, file_label: str) -> str:

@@ -128,3 +128,22 @@ def test_copies_fall_back_when_the_landing_folder_cannot_be_written(tmp_path):
     assert sorted(r.outcome for r in results) == ["loaded", OUTCOME_REJECTED]
     assert len(list((fallback / "archive").rglob("*.csv"))) == 2
     assert (fallback / "rejected" / "empty.csv.reason.txt").exists()
+
+
+@pytest.mark.parametrize("delimiter", [";", ",", "\t"])
+def test_plain_number_shortcut_agrees_with_the_general_parser(delimiter):
+    """Plain numbers skip parse_number; every shape of number must come out as parse_number has it."""
+    from ingest.typing import PARSE_NUMBER_MACRO, _number, sql_literal
+
+    texts = ["0", "7", "-3", "007", "12,5", "-12,5", "12.5", "1,234", "1,234,567", "1.234", "1.234,5",
+             "1,234.5", "1 234,5", "1\u00a0234", "1'234", ",5", ".5", "5,", "5.", "1e5", "inf", "nan",
+             "12,34,5", "--1", "+1", "abc", "1,2.3", "123456789012,75"]
+    con = duckdb.connect()
+    con.execute(PARSE_NUMBER_MACRO)
+    con.execute("CREATE TABLE t AS SELECT unnest(?) AS x", [texts])
+    rows = con.execute(
+        f"SELECT x, {_number('x', delimiter)}, parse_number(x, {sql_literal(delimiter)}) FROM t"
+    ).fetchall()
+    assert len(rows) == len(texts)
+    for text, shortcut, general in rows:
+        assert shortcut == general, text
