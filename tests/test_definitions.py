@@ -47,3 +47,16 @@ def test_landing_fingerprint_changes_when_a_file_lands(tmp_path):
     assert landing_fingerprint(tmp_path) != empty
     (tmp_path / "participants" / ".hidden").write_text("ignored")
     assert landing_fingerprint(tmp_path) == landing_fingerprint(tmp_path)
+
+
+def test_dbt_resource_reports_the_version_of_the_dbt_it_runs():
+    """The resource skips dagster-dbt's `dbt --version` probe; what it assumes must be what runs."""
+    import re
+    import subprocess
+
+    from orchestration.definitions import defs
+
+    dbt = defs.resources["dbt"]
+    output = subprocess.run([dbt.dbt_executable, "--version"], capture_output=True, text=True, check=True).stdout
+    installed = re.search(r"installed: (\d+\.\d+\.\d+)", output).group(1)
+    assert str(dbt._cli_version) == installed
