@@ -86,6 +86,17 @@ coverage as (
     left join bisnode_counts on scb_totals.municipality_code = bisnode_counts.municipality_code
 ),
 
+-- A year 500 times a neighbouring year's positive turnover needs the firm's largest turnover
+-- to be 500 times its smallest positive one, so only those firms' years go through the
+-- window below, not the whole population's.
+firms_with_turnover_jumps as (
+    select firm_key
+    from firm_years
+    where net_turnover_tkr is not null
+    group by firm_key
+    having max(net_turnover_tkr) >= 500 * min(net_turnover_tkr) filter (where net_turnover_tkr > 0)
+),
+
 neighbours as (
     select
         firm_key,
@@ -94,7 +105,9 @@ neighbours as (
         lag(net_turnover_tkr) over (partition by firm_key order by fiscal_year) as previous_tkr,
         lead(net_turnover_tkr) over (partition by firm_key order by fiscal_year) as next_tkr
     from firm_years
-    where net_turnover_tkr is not null
+    where
+        net_turnover_tkr is not null
+        and firm_key in (select firm_key from firms_with_turnover_jumps)
 ),
 
 unit_errors as (
