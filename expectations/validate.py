@@ -44,15 +44,14 @@ def validate_table(con: duckdb.DuckDBPyConnection, source: str, table: str, colu
         return results
     expressions = {**{c: c for c in columns}, **_DERIVED.get(source, {})}
     validator = _Validator(source)
-    by_column: dict[str, list[int]] = {}
+    value_rules: list[int] = []
     for index, rule in enumerate(rules):
         results[index].element_count = total
         if rule.expectation == _UNIQUE:
             _check_unique(con, validator, table, results[index], index)
         else:
-            by_column.setdefault(rule.kwargs["column"], []).append(index)
-    for column, indices in by_column.items():
-        _check_values(con, validator, table, expressions[column], column, [results[i] for i in indices], indices)
+            value_rules.append(index)
+    _check_values(con, validator, table, expressions, rules, results, value_rules)
     return results
 
 
@@ -87,31 +86,49 @@ class _Validator:
         validation = self._batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(
             suite, result_format={"result_format": "COMPLETE"}
         )
-        return list(validation.results)
+        results = list(validation.results)
+        # Results are matched to rules by position: hold GX to the suite's order.
+        for expectation, result in zip(suite.expectations, results, strict=True):
+            config, column = result.expectation_config, getattr(expectation, "column", None)
+            if (config.type, config.kwargs.get("column")) != (expectation.expectation_type, column):
+                raise RuntimeError(f"GX returned its results out of the suite's order ({config.type} on {config.kwargs})")
+        return results
 
 
-def _check_values(con, validator: _Validator, table: str, expression: str, column: str,
+def _check_values(con, validator: _Validator, table: str, expressions: dict[str, str], rules: list[Rule],
                   results: list[RuleResult], indices: list[int]) -> None:
-    """Each distinct value once through GX; failing values weighted and traced back to lines."""
-    distinct = con.execute(
-        f"SELECT {expression} AS {column}, count(*) AS _rows FROM {table} "
-        f"WHERE {expression} IS NOT NULL GROUP BY ALL ORDER BY ALL"
-    ).df()
-    if distinct.empty:
+    """Each distinct value once through GX; failing values weighted and traced back to lines.
+
+    The columns' distinct values go to GX side by side in one frame, in one validation: a
+    shorter column is padded with nulls, which value rules skip.
+    """
+    distinct: dict[str, pd.DataFrame] = {}
+    for column in dict.fromkeys(rules[i].kwargs["column"] for i in indices):
+        values = con.execute(
+            f"SELECT {expressions[column]} AS {column}, count(*) AS _rows FROM {table} "
+            f"WHERE {expressions[column]} IS NOT NULL GROUP BY ALL ORDER BY ALL"
+        ).df()
+        if not values.empty:
+            distinct[column] = values
+    indices = [i for i in indices if rules[i].kwargs["column"] in distinct]
+    if not indices:
         return
-    for result, gx_result in zip(results, validator.validate(distinct[[column]], indices)):
+    frame = pd.concat([values[[column]] for column, values in distinct.items()], axis=1)
+    for index, gx_result in zip(indices, validator.validate(frame, indices)):
         positions = (gx_result.result or {}).get("unexpected_index_list") or []
         if not positions:
             continue
-        failing = distinct.iloc[list(positions)]
-        result.unexpected_count = int(failing["_rows"].sum())
+        column = rules[index].kwargs["column"]
+        expression = expressions[column]
+        failing = distinct[column].iloc[list(positions)]
+        results[index].unexpected_count = int(failing["_rows"].sum())
         con.register("failing_values", failing[[column]])
         rows = con.execute(
             f"SELECT t._line, f.{column} FROM (SELECT _line, {expression} AS {column} FROM {table}) AS t "
             f"INNER JOIN failing_values AS f ON t.{column} = f.{column} ORDER BY t._line"
         ).fetchall()
         con.unregister("failing_values")
-        result.failing.extend((int(line), value) for line, value in rows)
+        results[index].failing.extend((int(line), value) for line, value in rows)
 
 
 def _check_unique(con, validator: _Validator, table: str, result: RuleResult, index: int) -> None:
