@@ -33,7 +33,7 @@ from expectations.suites import NATURAL_KEYS
 from expectations.validate import failing_rows, validate_table
 from ingest.contracts import Kind, Source
 from ingest.orgnr import LUHN_PROBLEM, ORGNR_SQL_MACROS, hmac_pads
-from ingest.reader import CSV_SUFFIXES, EXCEL_SUFFIXES, Delivery, FileRejected, drop_delivery, read_delivery
+from ingest.reader import CSV_SUFFIXES, EXCEL_SUFFIXES, Delivery, FileRejected, drop_delivery, read_delivery, settle
 from ingest.typing import (
     LINEAGE_COLUMNS,
     PARSE_NUMBER_MACRO,
@@ -202,7 +202,8 @@ class _StagedFile:
 
     def drop(self, con) -> None:
         con.execute(f"DROP VIEW IF EXISTS {self.table}_clean; DROP TABLE IF EXISTS {self.table}_typed")
-        drop_delivery(con, self.table)
+        if self.delivery is not None:
+            drop_delivery(con, self.delivery)
 
 
 def _stage_file(con, source: Source, path: Path, load_id: str, secret: bytes, index: int,
@@ -210,20 +211,20 @@ def _stage_file(con, source: Source, path: Path, load_id: str, secret: bytes, in
     staged = _StagedFile(path, f"delivery_{source.name}_{index}", str(path), time.perf_counter())
     table, label = staged.table, staged.label
     try:
-        delivery = read_delivery(con, path, source, table)
+        delivery = staged.delivery = read_delivery(con, path, source, table)
+        if any(c.kind is Kind.ORGNR for c in source.columns):
+            _add_to_orgnr_lookup(con, delivery.columns_view, secret)
+        typed = (f"CREATE OR REPLACE TEMP TABLE {table}_typed AS "
+                 + typed_select(source, table, delivery.headers, delivery.delimiter, label))
+        con.execute(typed)
+        if settle(con, delivery):
+            con.execute(typed)  # malformed lines shift the line numbers the typed rows carry
         _reject_if_incomplete(con, path, delivery)
     except FileRejected as rejected:
         staged.rejection = str(rejected)
         staged.staged = time.perf_counter()
         return staged
-    staged.delivery = delivery
 
-    if any(c.kind is Kind.ORGNR for c in source.columns):
-        _add_to_orgnr_lookup(con, table, secret)
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {table}_typed AS "
-        + typed_select(source, table, delivery.headers, delivery.delimiter, label)
-    )
     names = [n for n, _ in raw_columns(source)]
     # Validation reads the rows clean so far; the rule failures it finds are added to _errors after.
     con.execute(f"CREATE OR REPLACE TEMP VIEW {table}_clean AS SELECT * FROM {table}_typed WHERE len(_errors) = 0")
@@ -288,7 +289,7 @@ def _write_file(con, source: Source, staged: _StagedFile, sha: str, load_id: str
 
 def _reject_if_incomplete(con, path: Path, delivery: Delivery) -> None:
     """A header with no rows, or a last line cut off mid-row, means the file is not whole."""
-    rows = con.execute(f"SELECT count(*) FROM {delivery.table}").fetchone()[0]
+    rows = con.execute(f"SELECT count(*) FROM {delivery.table}_typed").fetchone()[0]
     if rows == 0 and not delivery.malformed:
         raise FileRejected(path, "the file has a header but no data rows; deliver it again with its data")
     if delivery.delimiter and delivery.malformed:

@@ -1,10 +1,14 @@
 """Read one delivered file (CSV or .xlsx) into a DuckDB view of text columns.
 
-The view, over the table ``<name>_read`` that holds the file as read, has the contract's
-canonical column names, every value as delivered (VARCHAR), and ``_line``: the line (CSV)
-or row (Excel) of the file the value came from. Typing and quarantine happen in
-``ingest.load``; this module only finds the header, the delimiter and the encoding, and
-hands the bulk of the file to DuckDB's own CSV reader.
+The view has the contract's canonical column names, every value as delivered (VARCHAR), and
+``_line``: the line (CSV) or row (Excel) of the file the value came from. Typing and
+quarantine happen in ``ingest.load``; this module only finds the header, the delimiter and
+the encoding, and hands the bulk of the file to DuckDB's own CSV reader.
+
+A CSV view reads the file itself, so the file is parsed while it is typed, not copied first.
+Its line numbers hold while no line is malformed, which is only known once the file has been
+read through: ``settle`` then finds out, and for a file with malformed lines puts a copy of
+the file, with line numbers that skip them, under the view.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 import duckdb
 
 from ingest.contracts import Source
+from ingest.typing import sql_literal
 
 # How far down a file the header row may sit (title rows above it are common in Excel).
 HEADER_SEARCH_LINES = 30
@@ -61,6 +66,22 @@ class Delivery:
     headers: dict[str, str]  # canonical column -> header as delivered
     unknown_columns: list[str] = field(default_factory=list)
     malformed: list[MalformedRow] = field(default_factory=list)
+    # The view ``<table>_columns``: the same columns without ``_line``, for reading a column or
+    # two without recording malformed lines again (a CSV parses only the columns asked for).
+    columns_view: str = ""
+    # A CSV view streams the file; it awaits ``settle``. What it reads, and a Windows-1252
+    # file's UTF-8 copy (removed by ``drop_delivery``).
+    streamed_csv: _CsvScan | None = None
+
+
+@dataclass
+class _CsvScan:
+    readable: Path
+    transcoded: bool
+    header_index: int
+    delimiter: str
+    cells: list[str]
+    mapping: dict[str, int]
 
 
 def detect_encoding(path: Path) -> str:
@@ -122,7 +143,7 @@ def find_header(rows: list[list[str]], source: Source) -> tuple[int, dict[str, i
 def read_delivery(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table: str) -> Delivery:
     """Read ``path`` into the view ``table``; raise FileRejected when the file as a whole is unusable.
 
-    ``drop_delivery`` drops it (and the table under it) when the file is done.
+    ``drop_delivery`` drops it (and what is under it) when the file is done.
     """
     if path.stat().st_size == 0:
         raise FileRejected(path, "the file is empty; deliver it again with a header and data rows")
@@ -146,40 +167,67 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table:
     if encoding == "cp1252":
         # DuckDB reads UTF-8 natively; Windows-1252 is transcoded once, streaming.
         readable = _transcode_to_utf8(path, table)
-    names = [f"c{i}" for i in range(len(cells))]
-    columns = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names) + "}"
-    rejects, scans = f"{table}_rejects", f"{table}_scans"
-    con.execute(f"DROP TABLE IF EXISTS {rejects}; DROP TABLE IF EXISTS {scans}")
+    scan = _CsvScan(readable, readable != path, header_index, delimiter, cells, mapping)
+    select = ", ".join(f"c{i} AS {col}" for col, i in mapping.items())
+    rejects = f"{table}_rejects"
+    con.execute(f"DROP TABLE IF EXISTS {rejects}; DROP TABLE IF EXISTS {table}_scans")
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE {table}_read AS
-        SELECT *, row_number() OVER () - 1 AS _row FROM read_csv(?, auto_detect = false, header = false, skip = {header_index + 1},
-            delim = ?, quote = '"', escape = '"', columns = {columns},
-            strict_mode = true, null_padding = false, ignore_errors = true,
-            store_rejects = true, rejects_table = '{rejects}', rejects_scan = '{scans}')
-        """,
-        [str(readable), delimiter],
+        CREATE OR REPLACE TEMP VIEW {table} AS
+        SELECT {select}, CAST({header_index + 2} + row_number() OVER () - 1 AS INTEGER) AS _line
+        FROM {_csv_scan(scan, record_malformed=True, table=table)}
+        """
+    )
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {table}_columns AS SELECT {select} FROM {_csv_scan(scan)}")
+    headers = {col: cells[i].strip() for col, i in mapping.items()}
+    return Delivery(path, table, header_index + 1, delimiter, headers, unknown, [], f"{table}_columns", scan)
+
+
+def _csv_scan(scan: _CsvScan, record_malformed: bool = False, table: str = "") -> str:
+    """``read_csv(...)`` of the delivery's data lines, every field text; malformed lines are
+    skipped, and recorded in ``<table>_rejects`` when asked."""
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(scan.cells))) + "}"
+    rejects = (f", store_rejects = true, rejects_table = '{table}_rejects', rejects_scan = '{table}_scans'"
+               if record_malformed else "")
+    return (
+        f"read_csv({sql_literal(str(scan.readable))}, auto_detect = false, header = false, "
+        f"skip = {scan.header_index + 1}, delim = {sql_literal(scan.delimiter)}, quote = '\"', escape = '\"', "
+        f"columns = {columns}, strict_mode = true, null_padding = false, ignore_errors = true{rejects})"
+    )
+
+
+def settle(con: duckdb.DuckDBPyConnection, delivery: Delivery) -> bool:
+    """After the view of a CSV delivery has been read through once: record its malformed lines.
+
+    Returns True when there were any. The view then reads a copy of the file whose line
+    numbers skip them, and what was derived from the view before must be derived again.
+    """
+    scan, table = delivery.streamed_csv, delivery.table
+    if scan is None or not con.execute(f"SELECT count(*) FROM {table}_rejects").fetchone()[0]:
+        return False
+    con.execute(f"DROP TABLE IF EXISTS {table}_rejects; DROP TABLE IF EXISTS {table}_scans")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table}_read AS "
+        f"SELECT *, row_number() OVER () - 1 AS _row FROM {_csv_scan(scan, record_malformed=True, table=table)}"
     )
     malformed_rows = con.execute(
-        f"SELECT line, column_idx, error_type, csv_line FROM {rejects} ORDER BY line"
+        f"SELECT line, column_idx, error_type, csv_line FROM {table}_rejects ORDER BY line"
     ).fetchall()
-    malformed = [
-        _malformed(int(line), cells, int(column_idx or 0), str(error_type), csv_line or "")
+    delivery.malformed = [
+        _malformed(int(line), scan.cells, int(column_idx or 0), str(error_type), csv_line or "")
         for line, column_idx, error_type, csv_line in malformed_rows
     ]
-    first_data_line = header_index + 2
+    first_data_line = scan.header_index + 2
     # Accepted row k sits on line first_data_line + k, plus one for every rejected line
     # before it. A rejected line r is preceded by (r - first_data_line - j) accepted rows,
     # j being how many rejected lines precede r.
-    skipped_before = "0"
-    if malformed_rows:
-        skipped_before = f"""(
-            SELECT count(*) FROM (
-                SELECT line - {first_data_line} - (row_number() OVER (ORDER BY line) - 1) AS accepted_before
-                FROM {rejects}
-            ) s WHERE s.accepted_before <= r._row
-        )"""
-    select = ", ".join(f"{names[i]} AS {col}" for col, i in mapping.items())
+    skipped_before = f"""(
+        SELECT count(*) FROM (
+            SELECT line - {first_data_line} - (row_number() OVER (ORDER BY line) - 1) AS accepted_before
+            FROM {table}_rejects
+        ) s WHERE s.accepted_before <= r._row
+    )"""
+    select = ", ".join(f"c{i} AS {col}" for col, i in scan.mapping.items())
     con.execute(
         f"""
         CREATE OR REPLACE TEMP VIEW {table} AS
@@ -187,15 +235,17 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table:
         FROM {table}_read r
         """
     )
-    if readable != path:
-        readable.unlink()
-    headers = {col: cells[i].strip() for col, i in mapping.items()}
-    return Delivery(path, table, header_index + 1, delimiter, headers, unknown, malformed)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {table}_columns AS SELECT {select} FROM {table}_read")
+    return True
 
 
-def drop_delivery(con: duckdb.DuckDBPyConnection, table: str) -> None:
-    """Drop what ``read_delivery`` made for ``table``."""
-    con.execute(f"DROP VIEW IF EXISTS {table}; DROP TABLE IF EXISTS {table}_read")
+def drop_delivery(con: duckdb.DuckDBPyConnection, delivery: Delivery) -> None:
+    """Drop what ``read_delivery`` made for ``delivery``."""
+    table = delivery.table
+    con.execute(f"DROP VIEW IF EXISTS {table}; DROP VIEW IF EXISTS {table}_columns; DROP TABLE IF EXISTS {table}_read")
+    con.execute(f"DROP TABLE IF EXISTS {table}_rejects; DROP TABLE IF EXISTS {table}_scans")
+    if delivery.streamed_csv is not None and delivery.streamed_csv.transcoded:
+        delivery.streamed_csv.readable.unlink(missing_ok=True)
 
 
 def _sniff_header(path: Path, head_lines: list[str], source: Source):
@@ -274,11 +324,12 @@ def _read_excel(con: duckdb.DuckDBPyConnection, path: Path, source: Source, tabl
         )
         con.unregister(f"{table}_frame")
         con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM {table}_read")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {table}_columns AS SELECT * EXCLUDE (_line) FROM {table}_read")
         headers = {
             col: (rows[header_index + header_rows - 1][i] or rows[header_index][i]).strip()
             for col, i in mapping.items()
         }
-        return Delivery(path, table, header_index + 1, "", headers, unknown, [])
+        return Delivery(path, table, header_index + 1, "", headers, unknown, [], f"{table}_columns")
     raise FileRejected(path, str(failure))
 
 

@@ -1,5 +1,6 @@
 """Each reader on each format variant: delimiter, encoding, decimal mark, Excel, title rows."""
 
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -44,12 +45,16 @@ def test_comma_file_with_thousands_separators_and_quotes(tmp_path):
     assert row == (1234567.5, 12.5, 1200.0, "Bygg, AB")
 
 
-def test_windows_1252_with_swedish_letters(tmp_path):
+def test_windows_1252_with_swedish_letters(tmp_path, monkeypatch):
     write(tmp_path / "participants" / "p.csv",
           f"Organisationsnummer;Foretagsnamn;Program;Kohort\n{VALID};Smörgås & Älg AB;Gå globalt;2016\n", "cp1252")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     con, results = load(tmp_path, PARTICIPANTS)
     assert results[0].outcome == "loaded"
     assert con.execute("SELECT company_name, program FROM raw.participants").fetchone() == ("Smörgås & Älg AB", "Gå globalt")
+    assert list(scratch.iterdir()) == []  # the UTF-8 copy is gone once the file is loaded
 
 
 def test_title_rows_and_header_in_other_case_and_spacing(tmp_path):
