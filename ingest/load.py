@@ -192,13 +192,13 @@ class _StagedFile:
     path: Path
     table: str
     label: str
-    started: float
+    started_at: float
     delivery: Delivery | None = None
     validation: list | None = None
     rows_read: int = 0
     quarantined: int = 0
     rejection: str | None = None
-    staged: float = 0.0
+    staged_at: float = 0.0
 
     def drop(self, con) -> None:
         con.execute(f"DROP VIEW IF EXISTS {self.table}_clean; DROP TABLE IF EXISTS {self.table}_typed")
@@ -222,7 +222,7 @@ def _stage_file(con, source: Source, path: Path, load_id: str, secret: bytes, in
         _reject_if_incomplete(con, path, delivery)
     except FileRejected as rejected:
         staged.rejection = str(rejected)
-        staged.staged = time.perf_counter()
+        staged.staged_at = time.perf_counter()
         return staged
 
     names = [n for n, _ in raw_columns(source)]
@@ -248,7 +248,7 @@ def _stage_file(con, source: Source, path: Path, load_id: str, secret: bytes, in
             f"{settings.max_quarantine_share:.0%}), so the whole file was rejected as likely the wrong file or "
             f"format. First problems: {detail}"
         )
-    staged.staged = time.perf_counter()
+    staged.staged_at = time.perf_counter()
     return staged
 
 
@@ -258,7 +258,7 @@ def _write_file(con, source: Source, staged: _StagedFile, sha: str, load_id: str
     if staged.validation is not None:
         _record_validation(con, source, label, sha, load_id, staged.validation)
     if staged.rejection is not None:
-        return FileResult(path, OUTCOME_REJECTED, 0, 0, 0, staged.rejection, staged.staged - staged.started)
+        return FileResult(path, OUTCOME_REJECTED, 0, 0, 0, staged.rejection, staged.staged_at - staged.started_at)
 
     writing = time.perf_counter()
     names = [n for n, _ in raw_columns(source)]
@@ -284,7 +284,7 @@ def _write_file(con, source: Source, staged: _StagedFile, sha: str, load_id: str
     if staged.delivery.unknown_columns:
         notes.append("unknown column(s) ignored: " + ", ".join(staged.delivery.unknown_columns))
     return FileResult(path, outcome, staged.rows_read, staged.rows_read - quarantined, quarantined, "; ".join(notes),
-                      staged.staged - staged.started, time.perf_counter() - writing)
+                      staged.staged_at - staged.started_at, time.perf_counter() - writing)
 
 
 def _reject_if_incomplete(con, path: Path, delivery: Delivery) -> None:

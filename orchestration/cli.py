@@ -131,7 +131,7 @@ def report_command(args: argparse.Namespace) -> int:
 def docs_command(args: argparse.Namespace) -> int:
     import subprocess
 
-    from orchestration.defs.project import DBT_PROJECT_DIR
+    from orchestration.defs.project import DBT_EXECUTABLE, DBT_PROJECT_DIR
     from orchestration.defs.resources import WAREHOUSE_ENV
 
     warehouse = args.warehouse.resolve()
@@ -139,7 +139,7 @@ def docs_command(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     target = warehouse / "docs"
     completed = subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "docs", "generate", "--profiles-dir", ".", "--target", "published",
+        [str(DBT_EXECUTABLE), "docs", "generate", "--profiles-dir", ".", "--target", "published",
          "--target-path", str(target), "--quiet"],
         cwd=DBT_PROJECT_DIR, env={**os.environ, WAREHOUSE_ENV: str(warehouse)},
     )

@@ -8,11 +8,13 @@ from pathlib import Path
 from dagster_dbt import DbtProject
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+# The locked dbt, installed beside this interpreter: the nightly run and `followup docs` run it.
+DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
 
-# dbt is installed beside this interpreter; a console script started without an activated
-# virtual environment would not find it on PATH otherwise.
+# A console script started without an activated virtual environment would not find dbt on
+# PATH otherwise (the project's preparer runs `dbt parse` by name).
 if shutil.which("dbt") is None:
-    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    os.environ["PATH"] = f"{DBT_EXECUTABLE.parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 dbt_project.prepare_if_dev()

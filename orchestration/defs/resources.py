@@ -7,7 +7,6 @@ alike; the working database dbt builds into is ``<warehouse>/work/followup.duckd
 
 import os
 import secrets
-import sys
 from functools import cached_property
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import duckdb
 from dagster_dbt import DbtCliResource
 from dagster_dbt.compat import DBT_PYTHON_VERSION
 
-from orchestration.defs.project import dbt_project
+from orchestration.defs.project import DBT_EXECUTABLE, dbt_project
 from warehouse.publish import PUBLISHED_NAME, identifiers_file, published_file
 
 WAREHOUSE_ENV = "FOLLOWUP_WAREHOUSE_DIR"
@@ -104,12 +103,6 @@ class NightlyDbtCliResource(DbtCliResource):
         return None
 
 
-def dbt_executable() -> str:
-    """The dbt beside this interpreter (the locked one), else whatever ``dbt`` is on PATH."""
-    beside = Path(sys.executable).with_name("dbt")
-    return str(beside) if beside.exists() else "dbt"
-
-
 @dg.definitions
 def defs() -> dg.Definitions:
     return dg.Definitions(
@@ -121,7 +114,7 @@ def defs() -> dg.Definitions:
                 duckdb_memory_limit=os.environ.get(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT),
             ),
             "dbt": NightlyDbtCliResource(
-                project_dir=dbt_project, profiles_dir=str(dbt_project.project_dir), dbt_executable=dbt_executable()
+                project_dir=dbt_project, profiles_dir=str(dbt_project.project_dir), dbt_executable=str(DBT_EXECUTABLE)
             ),
         }
     )
