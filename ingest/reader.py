@@ -83,6 +83,15 @@ class _CsvScan:
     cells: list[str]
     mapping: dict[str, int]
 
+    @property
+    def first_data_line(self) -> int:
+        return self.header_index + 2
+
+    @property
+    def select(self) -> str:
+        """The fields as the contract's columns, from ``read_csv``'s c0, c1, ..."""
+        return ", ".join(f"c{i} AS {col}" for col, i in self.mapping.items())
+
 
 def detect_encoding(path: Path) -> str:
     """UTF-8 (with or without BOM) if the whole file decodes as UTF-8, else Windows-1252."""
@@ -168,17 +177,15 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table:
         # DuckDB reads UTF-8 natively; Windows-1252 is transcoded once, streaming.
         readable = _transcode_to_utf8(path, table)
     scan = _CsvScan(readable, readable != path, header_index, delimiter, cells, mapping)
-    select = ", ".join(f"c{i} AS {col}" for col, i in mapping.items())
-    rejects = f"{table}_rejects"
-    con.execute(f"DROP TABLE IF EXISTS {rejects}; DROP TABLE IF EXISTS {table}_scans")
+    con.execute(f"DROP TABLE IF EXISTS {table}_rejects; DROP TABLE IF EXISTS {table}_scans")
     con.execute(
         f"""
         CREATE OR REPLACE TEMP VIEW {table} AS
-        SELECT {select}, CAST({header_index + 2} + row_number() OVER () - 1 AS INTEGER) AS _line
+        SELECT {scan.select}, CAST({scan.first_data_line} + row_number() OVER () - 1 AS INTEGER) AS _line
         FROM {_csv_scan(scan, record_malformed=True, table=table)}
         """
     )
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {table}_columns AS SELECT {select} FROM {_csv_scan(scan)}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {table}_columns AS SELECT {scan.select} FROM {_csv_scan(scan)}")
     headers = {col: cells[i].strip() for col, i in mapping.items()}
     return Delivery(path, table, header_index + 1, delimiter, headers, unknown, [], f"{table}_columns", scan)
 
@@ -217,7 +224,7 @@ def settle(con: duckdb.DuckDBPyConnection, delivery: Delivery) -> bool:
         _malformed(int(line), scan.cells, int(column_idx or 0), str(error_type), csv_line or "")
         for line, column_idx, error_type, csv_line in malformed_rows
     ]
-    first_data_line = scan.header_index + 2
+    first_data_line = scan.first_data_line
     # Accepted row k sits on line first_data_line + k, plus one for every rejected line
     # before it. A rejected line r is preceded by (r - first_data_line - j) accepted rows,
     # j being how many rejected lines precede r.
@@ -227,15 +234,14 @@ def settle(con: duckdb.DuckDBPyConnection, delivery: Delivery) -> bool:
             FROM {table}_rejects
         ) s WHERE s.accepted_before <= r._row
     )"""
-    select = ", ".join(f"c{i} AS {col}" for col, i in scan.mapping.items())
     con.execute(
         f"""
         CREATE OR REPLACE TEMP VIEW {table} AS
-        SELECT {select}, CAST({first_data_line} + r._row + {skipped_before} AS INTEGER) AS _line
+        SELECT {scan.select}, CAST({first_data_line} + r._row + {skipped_before} AS INTEGER) AS _line
         FROM {table}_read r
         """
     )
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {table}_columns AS SELECT {select} FROM {table}_read")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {table}_columns AS SELECT {scan.select} FROM {table}_read")
     return True
 
 
