@@ -9,9 +9,12 @@ export FOLLOWUP_LANDING_DIR ?= $(CURDIR)/$(LANDING)
 
 .PHONY: install prepare browser sample run test dev bench clean
 
+# --compile-bytecode: the installed packages' .pyc are written once, here. Without them every
+# process compiles dagster, dbt and GX from source on import (PYTHONDONTWRITEBYTECODE is set
+# on some machines, this one included), which cost each night about 15 s of start-up.
 install:
 	@command -v $(UV) >/dev/null || python3 -m pip install --quiet uv
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 
 # dbt's manifest.json, which the Dagster definitions load.
 prepare: install
