@@ -3,6 +3,8 @@
 - The pinned moderndid reproduces R's ``did`` on its published example (mpdta).
 - ``estimate`` recovers a constant effect planted in a panel the test builds itself, and equals a
   difference in means computed here by hand.
+- The panel query keeps exactly the firms complete in every year of the window, on a database
+  the test plants.
 - On generated regions the table is published with its comments, agrees with the matched
   estimates of rpt_cohort_effects, finds no effect in the null cohort, hides small groups, and
   caps the control pool deterministically.
@@ -26,6 +28,7 @@ from warehouse.staggered_att import (
     GROUP_TIME,
     MIN_FIRMS_SHOWN,
     estimate,
+    prepare_complete_years,
     read_panel,
     suppress,
 )
@@ -182,6 +185,49 @@ def test_suppress_hides_figures_of_small_groups_and_keeps_counts():
     assert out.loc[0, "suppression_reason"].startswith(f"fewer than {MIN_FIRMS_SHOWN}")
 
 
+def planted_panel_database(path) -> duckdb.DuckDBPyConnection:
+    """The five relations the panel query reads, holding one participant and six would-be controls.
+
+    Participant A enters in 2015 (window 2012-2020 in data 2010-2020). Controls: B is complete;
+    G lacks only 2010, outside the window; C lacks 2016, D has zero turnover in 2013, E no head
+    count in 2019, and F is complete but in a stratum no participant occupies.
+    """
+    con = duckdb.connect(str(path))
+    con.execute("create schema marts; create schema intermediate")
+    con.execute("create table marts.fct_cohort_membership as select 'A' as firm_key, 'P' as program, 2015 as cohort_year")
+    con.execute("create table marts.dim_cohort as select 'P' as program")
+    con.execute("""create table intermediate.int_cohort_effects__participant_changes as
+                   select 'P' as program, 2014 as base_year, 's' as stratum""")
+    con.execute("""create table intermediate.int_cohort_effects__base_year_strata as
+                   select firm_key, 2014 as base_year, case when firm_key = 'F' then 't' else 's' end as stratum,
+                          firm_key = 'A' as is_participant
+                   from unnest(['A', 'B', 'C', 'D', 'E', 'F', 'G']) as firms(firm_key)""")
+    con.execute("""create table marts.fct_firm_year as
+                   select firm_key, fiscal_year,
+                          case when firm_key = 'D' and fiscal_year = 2013 then 0 else 100 + fiscal_year end
+                              as net_turnover_tkr,
+                          case when firm_key = 'E' and fiscal_year = 2019 then null else 10 end as employees
+                   from unnest(['A', 'B', 'C', 'D', 'E', 'F', 'G']) as firms(firm_key),
+                        range(2010, 2021) as years(fiscal_year)
+                   where not (firm_key = 'C' and fiscal_year = 2016) and not (firm_key = 'G' and fiscal_year = 2010)""")
+    return con
+
+
+def test_panel_holds_only_firms_complete_in_every_window_year(tmp_path):
+    with planted_panel_database(tmp_path / "panel.duckdb") as con:
+        prepare_complete_years(con)
+        panel = read_panel(con, "P")
+    frame = panel.frame
+    assert (panel.first_fiscal_year, panel.last_fiscal_year) == (2012, 2020)
+    assert set(frame["firm_key"]) == {"A", "B", "G"}
+    assert panel.n_controls_available == 2
+    for _, firm in frame.groupby("firm_key"):
+        assert firm["fiscal_year"].tolist() == list(range(2012, 2021))
+        assert np.allclose(firm["turnover"], np.log(100 + firm["fiscal_year"]))
+    assert frame.loc[frame["firm_key"] == "A", "first_intake_year"].eq(2015).all()
+    assert frame.loc[frame["firm_key"] != "A", "first_intake_year"].eq(0).all()
+
+
 # --- (c), (d) the nightly table on generated regions ------------------------------------------
 
 
@@ -217,6 +263,7 @@ def test_small_groups_are_suppressed_with_counts_shown(nightly_run):
 def test_control_cap_is_deterministic_and_takes_smallest_hashes(nightly_run):
     """A cap below the eligible pool keeps exactly that many controls: those with the smallest md5."""
     with duckdb.connect(str(nightly_run["warehouse"] / "work" / "followup.duckdb"), read_only=True) as con:
+        prepare_complete_years(con)
         full = read_panel(con, None)
         cap = full.n_controls_available // 3
         capped = read_panel(con, None, max_controls=cap)
