@@ -35,12 +35,17 @@ def identifiers_file(warehouse_dir: Path) -> Path:
     return warehouse_dir / "restricted" / IDENTIFIERS_NAME
 
 
-def publish(work_db: Path, published: Path, schemas: tuple[str, ...] = ANALYST_SCHEMAS, mode: int = 0o644) -> Path:
-    """Copy ``schemas`` of ``work_db`` into a fresh file and atomically rename it over ``published``."""
+def publish(work_db: Path, published: Path, schemas: tuple[str, ...] = ANALYST_SCHEMAS, mode: int = 0o644,
+            duckdb_config: dict | None = None) -> Path:
+    """Copy ``schemas`` of ``work_db`` into a fresh file and atomically rename it over ``published``.
+
+    ``duckdb_config`` (memory_limit, threads) is the nightly run's, so the copy of the national
+    tables stays within the same limits as every other step.
+    """
     published.parent.mkdir(parents=True, exist_ok=True)
     staging = published.with_name(f".{published.name}.{uuid.uuid4().hex}.tmp")
     try:
-        with duckdb.connect(str(staging)) as con:
+        with duckdb.connect(str(staging), config=duckdb_config or {}) as con:
             work_path = str(work_db).replace("'", "''")
             con.execute(f"ATTACH '{work_path}' AS work (READ_ONLY)")
             tables = con.execute(

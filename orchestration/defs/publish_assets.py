@@ -19,8 +19,9 @@ from warehouse.publish import ANALYST_SCHEMAS, RESTRICTED_SCHEMAS, publish
     "after dbt build (models and tests) succeeded. Identifiers go to restricted/identifiers.duckdb (0600).",
 )
 def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    restricted = publish(warehouse.work_db_path, warehouse.identifiers_path, RESTRICTED_SCHEMAS, 0o600)
-    path = publish(warehouse.work_db_path, warehouse.published_path, ANALYST_SCHEMAS)
+    config = warehouse.duckdb_config
+    restricted = publish(warehouse.work_db_path, warehouse.identifiers_path, RESTRICTED_SCHEMAS, 0o600, config)
+    path = publish(warehouse.work_db_path, warehouse.published_path, ANALYST_SCHEMAS, duckdb_config=config)
     with warehouse.connect_work() as con:
         record_publication(con, build_digest(con, code_digest()))
     context.log.info(f"published {path}; identifiers in {restricted}")

@@ -60,13 +60,15 @@ class WarehouseResource(dg.ConfigurableResource):
     def identifiers_path(self) -> Path:
         return identifiers_file(self.warehouse_path)
 
+    @property
+    def duckdb_config(self) -> dict[str, str | int]:
+        """The settings every DuckDB connection that builds or copies the warehouse opens with."""
+        return {"memory_limit": self.duckdb_memory_limit, "threads": self.duckdb_threads}
+
     def connect_work(self) -> duckdb.DuckDBPyConnection:
         """Open the working database (never the published one) for writing."""
         self.work_db_path.parent.mkdir(parents=True, exist_ok=True)
-        return duckdb.connect(
-            str(self.work_db_path),
-            config={"memory_limit": self.duckdb_memory_limit, "threads": self.duckdb_threads},
-        )
+        return duckdb.connect(str(self.work_db_path), config=self.duckdb_config)
 
     def pseudonym_secret(self) -> bytes:
         """The key of the pseudonymous firm key: from the environment, or a file kept 0600.
