@@ -123,7 +123,9 @@ def report_command(args: argparse.Namespace) -> int:
     if not published_files_exist(published_file(args.warehouse)):
         return EXIT_USAGE
     date = run_date()
-    files = write_cohort_report(published_file(args.warehouse), args.out or args.warehouse / "report" / date, date)
+    reports = args.warehouse / "report"
+    files = write_cohort_report(published_file(args.warehouse), args.out or reports / date, date,
+                                bundle_cache=reports / ".cache")
     print(f"wrote {files.page} (opens offline) and {len(files.charts)} charts as PNG beside it")
     return EXIT_OK
 

@@ -15,12 +15,14 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+import vl_convert
 from playwright.sync_api import sync_playwright
 
 from orchestration.defs.extract_assets import run_date
 from tests.conftest import run_cli
 from tests.independent import cohort_summary, county_size_class_shares, firm_years, memberships, participant_kommun_counts
 from warehouse.cohort_report import REPORT_NAME
+from warehouse.cohort_report.page import VEGA_LITE_VERSION, javascript_bundle
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -317,6 +319,16 @@ def test_data_quality_panel_lists_every_source(html):
     reader.feed(html)
     sources = {row[0] for row in reader.rows[1:]}
     assert sources == {"participants", "bisnode", "baselines", "markets", "targets"}
+
+
+def test_the_script_bundle_is_kept_between_nights_and_read_back(report, tmp_path):
+    assert list((report.parent / ".cache").glob("vega-bundle-*.js")), "the nightly run keeps its bundle"
+    bundle = javascript_bundle(tmp_path)
+    (kept,) = tmp_path.glob("vega-bundle-*.js")
+    assert bundle == kept.read_text(encoding="utf-8") == vl_convert.javascript_bundle(vl_version=VEGA_LITE_VERSION)
+    kept.write_text("// planted", encoding="utf-8")
+    assert javascript_bundle(tmp_path) == "// planted"  # read back, not bundled again
+    assert [p.name for p in tmp_path.iterdir()] == [kept.name]  # no partial file left behind
 
 
 # --- the command -------------------------------------------------------------------------------

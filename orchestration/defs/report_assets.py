@@ -20,7 +20,8 @@ def cohort_report(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     from warehouse.cohort_report import write_cohort_report
 
     date = run_date()
-    files = write_cohort_report(warehouse.published_path, warehouse.warehouse_path / "report" / date, date)
+    reports = warehouse.warehouse_path / "report"
+    files = write_cohort_report(warehouse.published_path, reports / date, date, bundle_cache=reports / ".cache")
     context.log.info(f"wrote {files.page} and {len(files.charts)} charts as PNG")
     return dg.MaterializeResult(
         metadata={"page": dg.MetadataValue.path(str(files.page)), "charts": len(files.charts)}

@@ -34,8 +34,11 @@ class ReportFiles:
     charts: list[Path]
 
 
-def write_cohort_report(published: Path, out_dir: Path, run_date: str) -> ReportFiles:
-    """Write cohort_report.html and one PNG per chart into ``out_dir`` from the published file."""
+def write_cohort_report(published: Path, out_dir: Path, run_date: str, bundle_cache: Path | None = None) -> ReportFiles:
+    """Write cohort_report.html and one PNG per chart into ``out_dir`` from the published file.
+
+    ``bundle_cache``: a folder that keeps the page's JavaScript bundle between nights.
+    """
     data = read_report_data(published)
     figures: list[Figure] = [indexed_outcome_figure(data.indexed_outcomes, o) for o in OUTCOMES]
     figures += [representativity_figure(data.representativity, d, data.base_years) for d in DIMENSIONS]
@@ -50,5 +53,5 @@ def write_cohort_report(published: Path, out_dir: Path, run_date: str) -> Report
             path.write_bytes(vl_convert.vegalite_to_png(figure.spec, vl_version=VEGA_LITE_VERSION, scale=PNG_SCALE))
             charts.append(path)
     page = out_dir / REPORT_NAME
-    page.write_text(render_page(data, figures, run_date, f"{data_as_of:%Y-%m-%d %H:%M}"), encoding="utf-8")
+    page.write_text(render_page(data, figures, run_date, f"{data_as_of:%Y-%m-%d %H:%M}", bundle_cache), encoding="utf-8")
     return ReportFiles(page, charts)

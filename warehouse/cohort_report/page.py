@@ -5,7 +5,9 @@ from __future__ import annotations
 import html
 import json
 import math
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import altair as alt
 import pandas as pd
@@ -39,7 +41,27 @@ for (const [name, spec] of Object.entries(specs)) {
 """
 
 
-def render_page(data: ReportData, figures: Sequence[Figure], run_date: str, data_as_of: str) -> str:
+def javascript_bundle(cache_dir: Path | None) -> str:
+    """Vega, Vega-Lite and Vega-Embed as one script, to inline in the page.
+
+    vl-convert takes about 2 s to bundle them, every night the same bytes for the same versions,
+    so the bundle is kept in ``cache_dir`` (when given) under a name holding both versions.
+    """
+    if cache_dir is None:
+        return vl_convert.javascript_bundle(vl_version=VEGA_LITE_VERSION)
+    path = cache_dir / f"vega-bundle-vl-convert-{vl_convert.__version__}-vega-lite-{VEGA_LITE_VERSION}.js"
+    if path.exists():
+        return path.read_text(encoding="utf-8")
+    bundle = vl_convert.javascript_bundle(vl_version=VEGA_LITE_VERSION)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    partial.write_text(bundle, encoding="utf-8")
+    os.replace(partial, path)  # a reader never sees half a bundle
+    return bundle
+
+
+def render_page(data: ReportData, figures: Sequence[Figure], run_date: str, data_as_of: str,
+                bundle_cache: Path | None = None) -> str:
     specs = {f.name: f.spec for f in figures if f.spec is not None}
     sections = {
         "Turnover and employment over event time": [f for f in figures if f.name.endswith("_index")],
@@ -61,7 +83,7 @@ def render_page(data: ReportData, figures: Sequence[Figure], run_date: str, data
         "<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n"
         "<title>Cohort report</title>\n"
         f"<style>{STYLE}</style>\n"
-        f"<script>{vl_convert.javascript_bundle(vl_version=VEGA_LITE_VERSION)}</script>\n"
+        f"<script>{javascript_bundle(bundle_cache)}</script>\n"
         "</head>\n<body data-charts-drawn='0'>\n" + "\n".join(body) + "\n"
         f"<script type='application/json' id='report-specs'>{_script_safe(json.dumps(specs))}</script>\n"
         f"<script>{EMBED_SCRIPT}</script>\n</body>\n</html>\n"
