@@ -20,7 +20,8 @@ from warehouse.publish import ANALYST_SCHEMAS, RESTRICTED_SCHEMAS, publish
 )
 def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     config = warehouse.duckdb_config
-    restricted = publish(warehouse.work_db_path, warehouse.identifiers_path, RESTRICTED_SCHEMAS, 0o600, config)
+    restricted = publish(warehouse.work_db_path, warehouse.identifiers_path, RESTRICTED_SCHEMAS, 0o600,
+                         duckdb_config=config)
     path = publish(warehouse.work_db_path, warehouse.published_path, ANALYST_SCHEMAS, duckdb_config=config)
     with warehouse.connect_work() as con:
         record_publication(con, build_digest(con, code_digest()))

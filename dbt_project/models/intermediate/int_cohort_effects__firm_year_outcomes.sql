@@ -2,7 +2,8 @@
 -- estimates use: log turnover, log(1 + employees), log(1 + export turnover) and the number
 -- of export markets. A change is then a difference of two rows of this table.
 -- A view: the logarithms cost less to compute where they are read than a second copy of
--- every firm-year costs to write (at 1.2 M firms, about 10 s a night).
+-- every firm-year costs to write (at 1.2 M firms, the models that read this and its test took
+-- 41 s instead of 51 s when it was a table, measured on their own).
 {{ config(materialized='view') }}
 
 select
