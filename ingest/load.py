@@ -33,7 +33,7 @@ from expectations.suites import NATURAL_KEYS
 from expectations.validate import failing_rows, validate_table
 from ingest.contracts import Kind, Source
 from ingest.orgnr import LUHN_PROBLEM, ORGNR_SQL_MACROS, hmac_pads
-from ingest.reader import CSV_SUFFIXES, EXCEL_SUFFIXES, Delivery, FileRejected, drop_delivery, read_delivery, settle
+from ingest.reader import CSV_SUFFIXES, EXCEL_SUFFIXES, Delivery, FileRejected, drop_delivery, read_delivery
 from ingest.typing import (
     LINEAGE_COLUMNS,
     PARSE_NUMBER_MACRO,
@@ -214,11 +214,8 @@ def _stage_file(con, source: Source, path: Path, load_id: str, secret: bytes, in
         delivery = staged.delivery = read_delivery(con, path, source, table)
         if any(c.kind is Kind.ORGNR for c in source.columns):
             _add_to_orgnr_lookup(con, delivery.columns_view, secret)
-        typed = (f"CREATE OR REPLACE TEMP TABLE {table}_typed AS "
-                 + typed_select(source, table, delivery.headers, delivery.delimiter, label))
-        con.execute(typed)
-        if settle(con, delivery):
-            con.execute(typed)  # malformed lines shift the line numbers the typed rows carry
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_typed AS "
+                    + typed_select(source, table, delivery.headers, delivery.delimiter, label))
         _reject_if_incomplete(con, path, delivery)
     except FileRejected as rejected:
         staged.rejection = str(rejected)

@@ -5,10 +5,10 @@ The view has the contract's canonical column names, every value as delivered (VA
 quarantine happen in ``ingest.load``; this module only finds the header, the delimiter and
 the encoding, and hands the bulk of the file to DuckDB's own CSV reader.
 
-A CSV view reads the file itself, so the file is parsed while it is typed, not copied first.
-Its line numbers hold while no line is malformed, which is only known once the file has been
-read through: ``settle`` then finds out, and for a file with malformed lines puts a copy of
-the file, with line numbers that skip them, under the view.
+A CSV is parsed once, by DuckDB, into a temporary table of text columns; the view adds line
+numbers from the table's row ids (the rows keep the file's order), skipping the lines the
+parser set aside as malformed. Reading the organisation numbers and typing the rows then
+scan that table, not the file again.
 """
 
 from __future__ import annotations
@@ -66,18 +66,13 @@ class Delivery:
     headers: dict[str, str]  # canonical column -> header as delivered
     unknown_columns: list[str] = field(default_factory=list)
     malformed: list[MalformedRow] = field(default_factory=list)
-    # The view ``<table>_columns``: the same columns without ``_line``, for reading a column or
-    # two without recording malformed lines again (a CSV parses only the columns asked for).
+    # The view ``<table>_columns``: the same columns without ``_line``.
     columns_view: str = ""
-    # A CSV view streams the file; it awaits ``settle``. What it reads, and a Windows-1252
-    # file's UTF-8 copy (removed by ``drop_delivery``).
-    streamed_csv: _CsvScan | None = None
 
 
 @dataclass
 class _CsvScan:
     readable: Path
-    transcoded: bool
     header_index: int
     delimiter: str
     cells: list[str]
@@ -176,73 +171,54 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table:
     if encoding == "cp1252":
         # DuckDB reads UTF-8 natively; Windows-1252 is transcoded once, streaming.
         readable = _transcode_to_utf8(path, table)
-    scan = _CsvScan(readable, readable != path, header_index, delimiter, cells, mapping)
-    con.execute(f"DROP TABLE IF EXISTS {table}_rejects; DROP TABLE IF EXISTS {table}_scans")
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP VIEW {table} AS
-        SELECT {scan.select}, CAST({scan.first_data_line} + row_number() OVER () - 1 AS INTEGER) AS _line
-        FROM {_csv_scan(scan, record_malformed=True, table=table)}
-        """
-    )
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {table}_columns AS SELECT {scan.select} FROM {_csv_scan(scan)}")
-    headers = {col: cells[i].strip() for col, i in mapping.items()}
-    return Delivery(path, table, header_index + 1, delimiter, headers, unknown, [], f"{table}_columns", scan)
-
-
-def _csv_scan(scan: _CsvScan, record_malformed: bool = False, table: str = "") -> str:
-    """``read_csv(...)`` of the delivery's data lines, every field text; malformed lines are
-    skipped, and recorded in ``<table>_rejects`` when asked."""
-    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(scan.cells))) + "}"
-    rejects = (f", store_rejects = true, rejects_table = '{table}_rejects', rejects_scan = '{table}_scans'"
-               if record_malformed else "")
-    return (
-        f"read_csv({sql_literal(str(scan.readable))}, auto_detect = false, header = false, "
-        f"skip = {scan.header_index + 1}, delim = {sql_literal(scan.delimiter)}, quote = '\"', escape = '\"', "
-        f"columns = {columns}, strict_mode = true, null_padding = false, ignore_errors = true{rejects})"
-    )
-
-
-def settle(con: duckdb.DuckDBPyConnection, delivery: Delivery) -> bool:
-    """After the view of a CSV delivery has been read through once: record its malformed lines.
-
-    Returns True when there were any. The view then reads a copy of the file whose line
-    numbers skip them, and what was derived from the view before must be derived again.
-    """
-    scan, table = delivery.streamed_csv, delivery.table
-    if scan is None or not con.execute(f"SELECT count(*) FROM {table}_rejects").fetchone()[0]:
-        return False
-    con.execute(f"DROP TABLE IF EXISTS {table}_rejects; DROP TABLE IF EXISTS {table}_scans")
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {table}_read AS "
-        f"SELECT *, row_number() OVER () - 1 AS _row FROM {_csv_scan(scan, record_malformed=True, table=table)}"
-    )
+    scan = _CsvScan(readable, header_index, delimiter, cells, mapping)
+    try:
+        con.execute(f"DROP TABLE IF EXISTS {table}_rejects; DROP TABLE IF EXISTS {table}_scans")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_read AS SELECT {scan.select} FROM {_csv_scan(scan, table)}")
+    finally:
+        if readable != path:
+            readable.unlink(missing_ok=True)
     malformed_rows = con.execute(
         f"SELECT line, column_idx, error_type, csv_line FROM {table}_rejects ORDER BY line"
     ).fetchall()
-    delivery.malformed = [
-        _malformed(int(line), scan.cells, int(column_idx or 0), str(error_type), csv_line or "")
+    malformed = [
+        _malformed(int(line), cells, int(column_idx or 0), str(error_type), csv_line or "")
         for line, column_idx, error_type, csv_line in malformed_rows
     ]
-    first_data_line = scan.first_data_line
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {table} AS "
+        f"SELECT *, CAST({_line_number(scan, table, bool(malformed))} AS INTEGER) AS _line FROM {table}_read r"
+    )
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {table}_columns AS SELECT * FROM {table}_read")
+    headers = {col: cells[i].strip() for col, i in mapping.items()}
+    return Delivery(path, table, header_index + 1, delimiter, headers, unknown, malformed, f"{table}_columns")
+
+
+def _csv_scan(scan: _CsvScan, table: str) -> str:
+    """``read_csv(...)`` of the delivery's data lines, every field text; malformed lines are
+    skipped, and recorded in ``<table>_rejects``."""
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(scan.cells))) + "}"
+    return (
+        f"read_csv({sql_literal(str(scan.readable))}, auto_detect = false, header = false, "
+        f"skip = {scan.header_index + 1}, delim = {sql_literal(scan.delimiter)}, quote = '\"', escape = '\"', "
+        f"columns = {columns}, strict_mode = true, null_padding = false, ignore_errors = true, "
+        f"store_rejects = true, rejects_table = '{table}_rejects', rejects_scan = '{table}_scans')"
+    )
+
+
+def _line_number(scan: _CsvScan, table: str, any_malformed: bool) -> str:
+    """SQL for the file line of the row ``r`` of ``<table>_read`` (its row id counts accepted rows)."""
+    if not any_malformed:
+        return f"{scan.first_data_line} + r.rowid"
     # Accepted row k sits on line first_data_line + k, plus one for every rejected line
     # before it. A rejected line r is preceded by (r - first_data_line - j) accepted rows,
     # j being how many rejected lines precede r.
-    skipped_before = f"""(
+    return f"""{scan.first_data_line} + r.rowid + (
         SELECT count(*) FROM (
-            SELECT line - {first_data_line} - (row_number() OVER (ORDER BY line) - 1) AS accepted_before
+            SELECT line - {scan.first_data_line} - (row_number() OVER (ORDER BY line) - 1) AS accepted_before
             FROM {table}_rejects
-        ) s WHERE s.accepted_before <= r._row
+        ) s WHERE s.accepted_before <= r.rowid
     )"""
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP VIEW {table} AS
-        SELECT {scan.select}, CAST({first_data_line} + r._row + {skipped_before} AS INTEGER) AS _line
-        FROM {table}_read r
-        """
-    )
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {table}_columns AS SELECT {scan.select} FROM {table}_read")
-    return True
 
 
 def drop_delivery(con: duckdb.DuckDBPyConnection, delivery: Delivery) -> None:
@@ -250,8 +226,6 @@ def drop_delivery(con: duckdb.DuckDBPyConnection, delivery: Delivery) -> None:
     table = delivery.table
     con.execute(f"DROP VIEW IF EXISTS {table}; DROP VIEW IF EXISTS {table}_columns; DROP TABLE IF EXISTS {table}_read")
     con.execute(f"DROP TABLE IF EXISTS {table}_rejects; DROP TABLE IF EXISTS {table}_scans")
-    if delivery.streamed_csv is not None and delivery.streamed_csv.transcoded:
-        delivery.streamed_csv.readable.unlink(missing_ok=True)
 
 
 def _sniff_header(path: Path, head_lines: list[str], source: Source):
