@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.defs.project import DBT_PROJECT_DIR
 from tests.conftest import run_cli
 from tests.independent import cohort_summary
 
@@ -95,6 +96,9 @@ def _marts(path: Path) -> dict:
 def test_second_run_with_a_reader_connected_publishes_the_same_result(nightly_run):
     before = _marts(published(nightly_run))
     landing_before = _landing_digest(nightly_run["landing"])
+    dbt_log = nightly_run["warehouse"] / "work" / "dbt-target" / "dbt.log"
+    dbt_log_before = dbt_log.read_text()
+    dbt_project_targets = set((DBT_PROJECT_DIR / "target").iterdir())
     reader = duckdb.connect(str(published(nightly_run)), read_only=True)
     try:
         count_before = reader.execute("SELECT count(*) FROM marts.fct_firm_year").fetchone()
@@ -107,6 +111,10 @@ def test_second_run_with_a_reader_connected_publishes_the_same_result(nightly_ru
         reader.close()
     assert _marts(published(nightly_run)) == before
     assert _landing_digest(nightly_run["landing"]) == landing_before
+    # The second night in a warehouse reuses dbt's parse, and leaves nothing in the dbt project.
+    second_night = dbt_log.read_text()[len(dbt_log_before):]
+    assert "dbt build" in second_night and "Unable to do partial parsing" not in second_night
+    assert set((DBT_PROJECT_DIR / "target").iterdir()) == dbt_project_targets
 
 
 def _identity(path: Path) -> tuple[int, int]:

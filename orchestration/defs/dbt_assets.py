@@ -42,7 +42,7 @@ def followup_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, 
         # Yielding nothing skips the models, and with them estimation, publication and extracts.
         context.log.info("No new delivery and no new code since the last publication: nothing to build.")
         return
-    yield from dbt.cli(dbt_build_args(), context=context).stream()
+    yield from dbt.cli(dbt_build_args(), context=context, target_path=warehouse.dbt_target_path).stream()
 
 
 def published_warehouse_is_current(warehouse: WarehouseResource) -> bool:

@@ -53,6 +53,16 @@ class WarehouseResource(dg.ConfigurableResource):
         return self.warehouse_path / "work" / PUBLISHED_NAME
 
     @property
+    def dbt_target_path(self) -> Path:
+        """dbt's target folder for the nightly build, kept from night to night.
+
+        Kept, because dbt's partial parse (``partial_parse.msgpack`` there) is valid only for the
+        profile it was parsed with, and this warehouse's profile is the same every night; one
+        folder, because dagster-dbt would otherwise leave a new one in the dbt project per run.
+        """
+        return self.warehouse_path / "work" / "dbt-target"
+
+    @property
     def published_path(self) -> Path:
         return published_file(self.warehouse_path)
 
