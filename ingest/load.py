@@ -36,7 +36,7 @@ from ingest.orgnr import LUHN_PROBLEM, ORGNR_SQL_MACROS, hmac_pads
 from ingest.reader import CSV_SUFFIXES, EXCEL_SUFFIXES, Delivery, FileRejected, drop_delivery, read_delivery
 from ingest.typing import (
     LINEAGE_COLUMNS,
-    PARSE_NUMBER_MACRO,
+    TYPING_MACROS,
     quarantine_message,
     raw_columns,
     sql_literal,
@@ -131,7 +131,7 @@ def load_source(
 ) -> list[FileResult]:
     """Load every file of ``source`` not processed before; return what happened to each."""
     con.execute(AUDIT_DDL)
-    con.execute(PARSE_NUMBER_MACRO)
+    con.execute(TYPING_MACROS)
     con.execute(ORGNR_SQL_MACROS)
     # Firms recur in every yearly file: each text is checked and hashed once per call.
     con.execute(
@@ -379,7 +379,7 @@ def _add_to_orgnr_lookup(con: duckdb.DuckDBPyConnection, table: str, secret: byt
                 SELECT raw_value, orgnr_candidate(compact) AS candidate, orgnr_format_problem(compact) AS format_problem
                 FROM (
                     SELECT raw_value, orgnr_compact(raw_value) AS compact
-                    FROM (SELECT DISTINCT nullif(trim(organisationsnummer), '') AS raw_value FROM {table})
+                    FROM (SELECT DISTINCT delivered_text(organisationsnummer) AS raw_value FROM {table})
                     ANTI JOIN orgnr_lookup USING (raw_value)
                     WHERE raw_value IS NOT NULL
                 )

@@ -138,13 +138,13 @@ def test_copies_fall_back_when_the_landing_folder_cannot_be_written(tmp_path):
 @pytest.mark.parametrize("delimiter", [";", ",", "\t"])
 def test_plain_number_shortcut_agrees_with_the_general_parser(delimiter):
     """Plain numbers skip parse_number; every shape of number must come out as parse_number has it."""
-    from ingest.typing import PARSE_NUMBER_MACRO, _number, sql_literal
+    from ingest.typing import TYPING_MACROS, _number, sql_literal
 
     texts = ["0", "7", "-3", "007", "12,5", "-12,5", "12.5", "1,234", "1,234,567", "1.234", "1.234,5",
              "1,234.5", "1 234,5", "1\u00a0234", "1'234", ",5", ".5", "5,", "5.", "1e5", "inf", "nan",
              "12,34,5", "--1", "+1", "abc", "1,2.3", "123456789012,75"]
     con = duckdb.connect()
-    con.execute(PARSE_NUMBER_MACRO)
+    con.execute(TYPING_MACROS)
     con.execute("CREATE TABLE t AS SELECT unnest(?) AS x", [texts])
     rows = con.execute(
         f"SELECT x, {_number('x', delimiter)}, parse_number(x, {sql_literal(delimiter)}) FROM t"
@@ -152,3 +152,21 @@ def test_plain_number_shortcut_agrees_with_the_general_parser(delimiter):
     assert len(rows) == len(texts)
     for text, shortcut, general in rows:
         assert shortcut == general, text
+
+
+def test_delivered_text_is_the_trimmed_text():
+    """delivered_text skips trim() for plain ASCII values; it must give what nullif(trim(x), '') gives."""
+    from ingest.typing import TYPING_MACROS
+
+    spaces = [" ", "\u00a0", "\u2007", "\u202f", "\u3000", "\u1680", "\t"]
+    texts = ["5566778899", "Smörgås AB", "", "   ", "\u00a0", None, "a b", "Å", "x\u00a0y"]
+    texts += [f"{space}{text}" for space in spaces for text in ("556677-8899", "Åre", "")]
+    texts += [f"{text}{space}" for space in spaces for text in ("1 234,5", "Älg", "x")]
+    con = duckdb.connect()
+    con.execute(TYPING_MACROS)
+    rows = con.execute(
+        "SELECT x, delivered_text(x), nullif(trim(x), '') FROM (SELECT unnest(?) AS x)", [texts]
+    ).fetchall()
+    assert len(rows) == len(texts)
+    for text, shortcut, trimmed in rows:
+        assert shortcut == trimmed, repr(text)
