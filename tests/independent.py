@@ -7,6 +7,7 @@ and organisation numbers go through the Python reference normaliser.
 import codecs
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ingest.orgnr import InvalidOrgNr, normalise
@@ -108,6 +109,25 @@ def county_size_class_shares(landing: Path) -> pd.Series:
     categories = sizes.index.get_level_values(1).unique()
     weighted = sum(weights[year] * shares.loc[year].reindex(categories, fill_value=0) for year in weights.index)
     return weighted
+
+
+def bisnode_size_class_shares(landing: Path) -> pd.Series:
+    """The same shares from the Bisnode firm-years (fewer than 250 employees), weighted alike."""
+    first = _first_cohorts(landing)
+    years = firm_years(landing)
+    years = years[years["org"].notna()]
+    employees = years.set_index(["org", "year"])["employees"]
+    first["employees"] = [employees.get((o, y)) for o, y in zip(first["org"], first["base_year"])]
+    weights = first.dropna(subset=["employees"])["base_year"].value_counts(normalize=True)
+    population = years[years["employees"].fillna(0) < 250].dropna(subset=["employees"])
+    rounded = np.floor(population["employees"].astype(float) + 0.5)  # SQL's round: halves away from zero
+    bounds = [(0, "0"), (4, "1-4"), (9, "5-9"), (19, "10-19"), (49, "20-49"), (99, "50-99"), (199, "100-199"),
+              (499, "200-499")]
+    size_class = rounded.map(lambda n: next(label for bound, label in bounds if n <= bound))
+    counts = size_class.groupby(population["year"]).value_counts()
+    shares = counts / counts.groupby(level=0).transform("sum")
+    categories = [label for _, label in bounds]
+    return sum(weights[year] * shares.loc[year].reindex(categories, fill_value=0) for year in weights.index)
 
 
 def export_increase_counts(landing: Path) -> pd.DataFrame:

@@ -3,7 +3,7 @@
 import duckdb
 import pytest
 
-from tests.independent import county_size_class_shares, export_increase_counts, participant_kommun_counts
+from tests.independent import bisnode_size_class_shares, county_size_class_shares, export_increase_counts, participant_kommun_counts
 
 
 def _query(run, sql):
@@ -35,6 +35,17 @@ def test_county_shares_come_from_the_scb_baselines(nightly_run):
     ).set_index("category")["county_share_pct"]
     for category, share in expected.items():
         assert actual[category] == pytest.approx(100 * share, abs=0.06), category
+
+
+def test_bisnode_cross_check_shares_come_from_the_firm_years(nightly_run):
+    expected = bisnode_size_class_shares(nightly_run["landing"])
+    actual = _query(
+        nightly_run,
+        "SELECT category, bisnode_share_pct FROM marts.rpt_representativity "
+        "WHERE program = 'Samtliga program' AND dimension = 'storleksklass'",
+    ).set_index("category")["bisnode_share_pct"].fillna(0)
+    for category, share in expected.items():
+        assert actual.get(category, 0) == pytest.approx(100 * share, abs=0.06), category
 
 
 def test_export_increase_counts(nightly_run):

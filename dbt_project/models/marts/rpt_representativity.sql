@@ -58,21 +58,26 @@ bisnode_population as (
         {{ age_band('firm_years.fiscal_year - firms.registration_year') }} as age_band
     from {{ ref('fct_firm_year') }} as firm_years
     inner join {{ ref('dim_firm') }} as firms on firm_years.firm_key = firms.firm_key
-    where coalesce(firm_years.employees, 0) < 250
+    where
+        coalesce(firm_years.employees, 0) < 250
+        -- Only the base years some weight uses: any other year's shares would be weighted by nothing.
+        and firm_years.fiscal_year in (select base_year from base_year_weights)
 ),
 
+-- One pass over the population for the four dimensions. UNPIVOT leaves out null
+-- categories, as the shares below do.
 bisnode as (
-    select year, 'kommun' as dimension, municipality_code as category, count(*) as firms
-    from bisnode_population group by all
-    union all
-    select year, 'sni_avdelning' as dimension, sni_section as category, count(*) as firms
-    from bisnode_population group by all
-    union all
-    select year, 'storleksklass' as dimension, size_class as category, count(*) as firms
-    from bisnode_population group by all
-    union all
-    select year, 'alder' as dimension, age_band as category, count(*) as firms
-    from bisnode_population group by all
+    select year, dimension, category, count(*) as firms
+    from bisnode_population
+    unpivot (
+        category for dimension in (
+            municipality_code as 'kommun',
+            sni_section as 'sni_avdelning',
+            size_class as 'storleksklass',
+            age_band as 'alder'
+        )
+    )
+    group by all
 ),
 
 county_shares as (
