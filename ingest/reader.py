@@ -16,6 +16,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import mmap
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +33,8 @@ DELIMITERS = (";", ",", "\t")
 CSV_SUFFIXES = (".csv", ".txt")
 EXCEL_SUFFIXES = (".xlsx",)
 _CHUNK = 1 << 24
+# A newline followed by another (the line between them is empty).
+_EMPTY_LINE_AFTER = re.compile(rb"\n(?=\r?\n)")
 
 
 class FileRejected(Exception):
@@ -185,10 +189,10 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table:
         _malformed(int(line), cells, int(column_idx or 0), str(error_type), csv_line or "")
         for line, column_idx, error_type, csv_line in malformed_rows
     ]
-    con.execute(
-        f"CREATE OR REPLACE TEMP VIEW {table} AS "
-        f"SELECT *, CAST({_line_number(scan, table, bool(malformed))} AS INTEGER) AS _line FROM {table}_read r"
-    )
+    # Lines that gave no row: the malformed ones, and the empty ones DuckDB passes over silently.
+    skipped = sorted({m.line for m in malformed} | set(empty_lines(path, after=scan.first_data_line - 1)))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_skipped AS SELECT unnest(?::INTEGER[]) AS line", [skipped])
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS {_numbered_rows(scan, table, bool(skipped))}")
     con.execute(f"CREATE OR REPLACE TEMP VIEW {table}_columns AS SELECT * FROM {table}_read")
     headers = {col: cells[i].strip() for col, i in mapping.items()}
     return Delivery(path, table, header_index + 1, delimiter, headers, unknown, malformed, f"{table}_columns")
@@ -206,19 +210,49 @@ def _csv_scan(scan: _CsvScan, table: str) -> str:
     )
 
 
-def _line_number(scan: _CsvScan, table: str, any_malformed: bool) -> str:
-    """SQL for the file line of the row ``r`` of ``<table>_read`` (its row id counts accepted rows)."""
-    if not any_malformed:
-        return f"{scan.first_data_line} + r.rowid"
-    # Accepted row k sits on line first_data_line + k, plus one for every rejected line
-    # before it. A rejected line r is preceded by (r - first_data_line - j) accepted rows,
-    # j being how many rejected lines precede r.
-    return f"""{scan.first_data_line} + r.rowid + (
-        SELECT count(*) FROM (
-            SELECT line - {scan.first_data_line} - (row_number() OVER (ORDER BY line) - 1) AS accepted_before
-            FROM {table}_rejects
-        ) s WHERE s.accepted_before <= r.rowid
-    )"""
+def _numbered_rows(scan: _CsvScan, table: str, any_skipped: bool) -> str:
+    """SQL for the rows of ``<table>_read`` with ``_line``, the file line each came from.
+
+    Row k (its row id: the table keeps the file's order) sits on line first_data_line + k,
+    plus one for every skipped line before it.
+    """
+    if not any_skipped:
+        return f"SELECT *, CAST({scan.first_data_line} + rowid AS INTEGER) AS _line FROM {table}_read"
+    # The j-th skipped line s (j from 1) comes after s - first_data_line - (j - 1) rows; a row
+    # takes the count of the last skipped line at or before it (an ASOF join: one lookup per
+    # row, however many lines were skipped).
+    return f"""
+        SELECT r.* EXCLUDE (_row), CAST({scan.first_data_line} + r._row + coalesce(s.skipped, 0) AS INTEGER) AS _line
+        FROM (SELECT *, rowid AS _row FROM {table}_read) AS r
+        ASOF LEFT JOIN (
+            SELECT rows_before, max(skipped) AS skipped
+            FROM (
+                SELECT line - {scan.first_data_line} - (row_number() OVER (ORDER BY line) - 1) AS rows_before,
+                    row_number() OVER (ORDER BY line) AS skipped
+                FROM {table}_skipped
+            )
+            GROUP BY rows_before
+        ) AS s ON r._row >= s.rows_before
+    """
+
+
+def empty_lines(path: Path, after: int) -> list[int]:
+    """The numbers of the lines after line ``after`` with nothing on them (not even a space).
+
+    DuckDB's CSV reader passes over them without a trace, so the line numbers of the rows
+    after one must count it. The file is searched where it lies (memory-mapped), in one pass.
+    """
+    if path.stat().st_size == 0:
+        return []
+    numbers: list[int] = []
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        newlines, counted = 0, 0
+        for match in _EMPTY_LINE_AFTER.finditer(data):
+            newlines += data[counted:match.start()].count(b"\n")
+            counted = match.start()
+            if newlines + 2 > after:
+                numbers.append(newlines + 2)  # the newline at match.start() ends line newlines + 1
+    return numbers
 
 
 def drop_delivery(con: duckdb.DuckDBPyConnection, delivery: Delivery) -> None:
@@ -226,6 +260,7 @@ def drop_delivery(con: duckdb.DuckDBPyConnection, delivery: Delivery) -> None:
     table = delivery.table
     con.execute(f"DROP VIEW IF EXISTS {table}; DROP VIEW IF EXISTS {table}_columns; DROP TABLE IF EXISTS {table}_read")
     con.execute(f"DROP TABLE IF EXISTS {table}_rejects; DROP TABLE IF EXISTS {table}_scans")
+    con.execute(f"DROP TABLE IF EXISTS {table}_skipped")
 
 
 def _sniff_header(path: Path, head_lines: list[str], source: Source):

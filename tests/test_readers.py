@@ -9,7 +9,7 @@ import pytest
 
 from ingest.contracts import BISNODE, PARTICIPANTS
 from ingest.load import OUTCOME_QUARANTINED, OUTCOME_REJECTED, LoadSettings, load_source
-from ingest.reader import FileRejected, read_delivery
+from ingest.reader import FileRejected, empty_lines, read_delivery
 
 VALID = "556677-8899"
 BISNODE_HEADER = "Org.nr;Företagsnamn;Bokslutsår;Nettoomsättning (tkr);Exportomsättning (tkr);Antal anställda;Kommunkod;SNI-kod;Registreringsdatum;Bolagsform"
@@ -114,6 +114,50 @@ def test_bad_rows_are_quarantined_with_file_line_column_and_reason(tmp_path):
     for line, column, value, _, message in quarantine:
         assert str(path) in message and f"line {line}" in message and column in message
     assert con.execute("SELECT list(_line ORDER BY _line) FROM raw.participants").fetchone()[0] == [2, 6, 7, 8]
+
+
+def test_rows_after_empty_lines_keep_their_line_numbers(tmp_path):
+    """DuckDB passes over empty lines; the lines quarantine and lineage name must still be the file's."""
+    write(tmp_path / "participants" / "p.csv",
+          "Organisationsnummer;Program;Kohort\r\n"
+          f"{VALID};Gå globalt;2016\r\n"      # line 2
+          "\r\n"                              # line 3: empty
+          f"{VALID};Exportboost;2017\r\n"     # line 4
+          "\r\n\r\n"                          # lines 5, 6: empty
+          f"{VALID};Exportboost;2019/20\r\n"  # line 7: bad year
+          f"{VALID};Exportboost;2016;extra\r\n"  # line 8: too many fields
+          "\r\n"                              # line 9: empty
+          f"{VALID};Exportboost;2018\r\n"     # line 10
+          "\r\n")                             # line 11: empty, after the last row
+    con, results = load(tmp_path, PARTICIPANTS)
+    assert (results[0].rows_read, results[0].rows_loaded, results[0].rows_quarantined) == (5, 3, 2)
+    assert con.execute("SELECT list(_line ORDER BY _line) FROM raw.participants").fetchone()[0] == [2, 4, 10]
+    assert con.execute("SELECT list(line ORDER BY line) FROM audit.quarantine").fetchone()[0] == [7, 8]
+
+
+def test_a_file_with_an_empty_line_after_every_row_keeps_its_line_numbers(tmp_path):
+    from stdnum import luhn
+
+    rows = 3000
+    numbers = [f"55600{i:04d}" + luhn.calc_check_digit(f"55600{i:04d}") for i in range(rows)]
+    body = "".join(f"{number};Exportboost;2017\n\n" for number in numbers)
+    write(tmp_path / "participants" / "p.csv", "Organisationsnummer;Program;Kohort\n" + body)
+    con, results = load(tmp_path, PARTICIPANTS)
+    assert results[0].rows_loaded == rows
+    # Row i sits on line 2 + 2i.
+    assert con.execute("SELECT list(_line ORDER BY _line) FROM raw.participants").fetchone()[0] == [
+        2 + 2 * i for i in range(rows)
+    ]
+
+
+@pytest.mark.parametrize("text", [
+    "h\na\n\nb\n", "h\r\na\r\n\r\n\r\nb\r\n", "h\n\n\n\n", "\n\nh\na\n", "h\na\nb", "h\na\n\n", "h\n \n\nx\n\n\n", "",
+])
+def test_empty_lines_are_found(tmp_path, text):
+    path = write(tmp_path / "f.csv", text)
+    lines = text.split("\n")[:-1] if text.endswith("\n") else text.split("\n")
+    expected = [number for number, line in enumerate(lines, start=1) if line in ("", "\r") and number > 1]
+    assert empty_lines(path, after=1) == expected
 
 
 def test_sole_trader_numbers_are_loaded_and_flagged(tmp_path):
