@@ -6,9 +6,9 @@ quarantine happen in ``ingest.load``; this module only finds the header, the del
 the encoding, and hands the bulk of the file to DuckDB's own CSV reader.
 
 A CSV is parsed once, by DuckDB, into a temporary table of text columns; the view adds line
-numbers from the table's row ids (the rows keep the file's order), skipping the lines the
-parser set aside as malformed. Reading the organisation numbers and typing the rows then
-scan that table, not the file again.
+numbers from the table's row ids (the rows keep the file's order), counting the lines that
+gave no row: the ones the parser set aside as malformed, and the empty ones it passes over.
+Reading the organisation numbers and typing the rows then scan that table, not the file again.
 """
 
 from __future__ import annotations
