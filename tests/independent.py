@@ -95,14 +95,17 @@ def participant_kommun_counts(landing: Path) -> pd.Series:
     return pd.Series(kommun).dropna().value_counts()
 
 
-def county_size_class_shares(landing: Path) -> pd.Series:
-    """SCB size-class shares, weighted over the participants' base years (known size only)."""
+def _base_year_weights(landing: Path, years: pd.DataFrame) -> pd.Series:
+    """The participants' base years (of their first cohort), as shares, over those of known size."""
     first = _first_cohorts(landing)
-    years = firm_years(landing)
     employees = years.set_index(["org", "year"])["employees"]
     first["employees"] = [employees.get((o, y)) for o, y in zip(first["org"], first["base_year"])]
-    known = first.dropna(subset=["employees"])
-    weights = known["base_year"].value_counts(normalize=True)
+    return first.dropna(subset=["employees"])["base_year"].value_counts(normalize=True)
+
+
+def county_size_class_shares(landing: Path) -> pd.Series:
+    """SCB size-class shares, weighted over the participants' base years (known size only)."""
+    weights = _base_year_weights(landing, firm_years(landing))
     baselines = pd.read_csv(landing / "baselines" / "scb_foretagsregister.csv", dtype={"kategori": str})
     sizes = baselines[baselines["dimension"] == "storleksklass"].groupby(["ar", "kategori"])["antal_foretag"].sum()
     shares = sizes / sizes.groupby(level=0).transform("sum")
@@ -113,12 +116,9 @@ def county_size_class_shares(landing: Path) -> pd.Series:
 
 def bisnode_size_class_shares(landing: Path) -> pd.Series:
     """The same shares from the Bisnode firm-years (fewer than 250 employees), weighted alike."""
-    first = _first_cohorts(landing)
     years = firm_years(landing)
     years = years[years["org"].notna()]
-    employees = years.set_index(["org", "year"])["employees"]
-    first["employees"] = [employees.get((o, y)) for o, y in zip(first["org"], first["base_year"])]
-    weights = first.dropna(subset=["employees"])["base_year"].value_counts(normalize=True)
+    weights = _base_year_weights(landing, years)
     population = years[years["employees"].fillna(0) < 250].dropna(subset=["employees"])
     rounded = np.floor(population["employees"].astype(float) + 0.5)  # SQL's round: halves away from zero
     bounds = [(0, "0"), (4, "1-4"), (9, "5-9"), (19, "10-19"), (49, "20-49"), (99, "50-99"), (199, "100-199"),

@@ -26,24 +26,17 @@ def test_participant_shares_per_municipality(nightly_run):
             assert row["participant_share_pct"] == pytest.approx(100 * expected[code] / expected.sum(), abs=0.05)
 
 
-def test_county_shares_come_from_the_scb_baselines(nightly_run):
-    expected = county_size_class_shares(nightly_run["landing"])
+@pytest.mark.parametrize("column, independent", [
+    ("county_share_pct", county_size_class_shares),  # from the SCB baselines
+    ("bisnode_share_pct", bisnode_size_class_shares),  # the cross-check from the Bisnode firm-years
+])
+def test_county_size_class_shares(nightly_run, column, independent):
+    expected = independent(nightly_run["landing"])
     actual = _query(
         nightly_run,
-        "SELECT category, county_share_pct FROM marts.rpt_representativity "
+        f"SELECT category, {column} FROM marts.rpt_representativity "
         "WHERE program = 'Samtliga program' AND dimension = 'storleksklass'",
-    ).set_index("category")["county_share_pct"]
-    for category, share in expected.items():
-        assert actual[category] == pytest.approx(100 * share, abs=0.06), category
-
-
-def test_bisnode_cross_check_shares_come_from_the_firm_years(nightly_run):
-    expected = bisnode_size_class_shares(nightly_run["landing"])
-    actual = _query(
-        nightly_run,
-        "SELECT category, bisnode_share_pct FROM marts.rpt_representativity "
-        "WHERE program = 'Samtliga program' AND dimension = 'storleksklass'",
-    ).set_index("category")["bisnode_share_pct"].fillna(0)
+    ).set_index("category")[column].fillna(0)
     for category, share in expected.items():
         assert actual.get(category, 0) == pytest.approx(100 * share, abs=0.06), category
 
