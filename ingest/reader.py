@@ -191,7 +191,8 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table:
     ]
     # Lines that gave no row: the malformed ones, and the empty ones DuckDB passes over silently.
     skipped = sorted({m.line for m in malformed} | set(empty_lines(path, after=scan.first_data_line - 1)))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_skipped AS SELECT unnest(?::INTEGER[]) AS line", [skipped])
+    if skipped:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_skipped AS SELECT unnest(?::INTEGER[]) AS line", [skipped])
     con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS {_numbered_rows(scan, table, bool(skipped))}")
     con.execute(f"CREATE OR REPLACE TEMP VIEW {table}_columns AS SELECT * FROM {table}_read")
     headers = {col: cells[i].strip() for col, i in mapping.items()}
@@ -225,12 +226,8 @@ def _numbered_rows(scan: _CsvScan, table: str, any_skipped: bool) -> str:
         SELECT r.* EXCLUDE (_row), CAST({scan.first_data_line} + r._row + coalesce(s.skipped, 0) AS INTEGER) AS _line
         FROM (SELECT *, rowid AS _row FROM {table}_read) AS r
         ASOF LEFT JOIN (
-            SELECT rows_before, max(skipped) AS skipped
-            FROM (
-                SELECT line - {scan.first_data_line} - (row_number() OVER (ORDER BY line) - 1) AS rows_before,
-                    row_number() OVER (ORDER BY line) AS skipped
-                FROM {table}_skipped
-            )
+            SELECT line - {scan.first_data_line} - (skipped - 1) AS rows_before, max(skipped) AS skipped
+            FROM (SELECT line, row_number() OVER (ORDER BY line) AS skipped FROM {table}_skipped)
             GROUP BY rows_before
         ) AS s ON r._row >= s.rows_before
     """

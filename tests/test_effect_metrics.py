@@ -3,7 +3,12 @@
 import duckdb
 import pytest
 
-from tests.independent import bisnode_size_class_shares, county_size_class_shares, export_increase_counts, participant_kommun_counts
+from tests.independent import (
+    bisnode_size_class_shares,
+    county_size_class_shares,
+    export_increase_counts,
+    participant_kommun_counts,
+)
 
 
 def _query(run, sql):
