@@ -98,12 +98,12 @@ def sql_command(args: argparse.Namespace) -> int:
 
 
 def extract_command(args: argparse.Namespace) -> int:
-    from orchestration.defs.extract_assets import run_date
+    from orchestration.night import today
     from warehouse.extracts import write_tillvaxtverket_extract
 
     if not published_files_exist(published_file(args.warehouse), identifiers_file(args.warehouse)):
         return EXIT_USAGE
-    date = run_date()
+    date = today()
     restricted = args.warehouse / "restricted" / "extracts" / date
     if args.program or args.year:  # a selection never overwrites the night's full list
         restricted = restricted / f"{args.program or 'alla'}_{args.year or 'alla'}".replace(" ", "_")
@@ -117,12 +117,12 @@ def extract_command(args: argparse.Namespace) -> int:
 
 
 def report_command(args: argparse.Namespace) -> int:
-    from orchestration.defs.extract_assets import run_date
+    from orchestration.night import today
     from warehouse.cohort_report import write_cohort_report
 
     if not published_files_exist(published_file(args.warehouse)):
         return EXIT_USAGE
-    date = run_date()
+    date = today()
     reports = args.warehouse / "report"
     files = write_cohort_report(published_file(args.warehouse), args.out or reports / date, date,
                                 bundle_cache=reports / ".cache")
@@ -200,8 +200,9 @@ def run_command(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     from orchestration.run_summary import print_summary
 
-    rebuilt = bool(result.asset_materializations_for_node("published_warehouse"))
-    return EXIT_REJECTIONS if print_summary(result.run_id, args.warehouse, rebuilt) else EXIT_OK
+    reports = result.asset_materializations_for_node("cohort_report")
+    report_page = Path(reports[0].metadata["page"].path) if reports else None
+    return EXIT_REJECTIONS if print_summary(result.run_id, args.warehouse, report_page) else EXIT_OK
 
 
 def execute_nightly(rebuild: bool = False):

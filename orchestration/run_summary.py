@@ -5,7 +5,6 @@ from pathlib import Path
 import duckdb
 
 from ingest.load import OUTCOME_REJECTED
-from orchestration.defs.extract_assets import run_date
 from warehouse.publish import identifiers_file, published_file
 from warehouse.cohort_report import REPORT_NAME
 
@@ -16,12 +15,13 @@ SUMMARY_COLUMNS = (
 MAX_WARNINGS_SHOWN = 20
 
 
-def print_summary(run_id: str, warehouse: Path, rebuilt: bool = True) -> bool:
+def print_summary(run_id: str, warehouse: Path, report_page: Path | None) -> bool:
     """Print the run's summary; return True when a file delivered this night was rejected whole.
 
-    ``rebuilt`` is False on a night that found no new delivery and no new code, and so
-    published nothing: the files named are those of the last night that did.
+    ``report_page`` is the report this run wrote; None on a night that found no new delivery
+    and no new code, and so published nothing: the files named are those of the last night that did.
     """
+    rebuilt = report_page is not None
     published = published_file(warehouse)
     with duckdb.connect(str(published), read_only=True) as con:
         loads = con.execute(
@@ -59,9 +59,11 @@ def print_summary(run_id: str, warehouse: Path, rebuilt: bool = True) -> bool:
     print(f"\nPublished: {published.resolve()}")
     print(f"Identifiers (restricted): {identifiers_file(warehouse).resolve()}")
     print(f"Extracts: {(warehouse / 'extracts').resolve()} (participant lists under restricted/extracts/)")
-    reports = sorted((warehouse / "report").glob(f"*/{REPORT_NAME}"))
-    report = warehouse / "report" / run_date() / REPORT_NAME if rebuilt or not reports else reports[-1]
-    print(f"Cohort report: {report.resolve()} (charts as PNG beside it)")
+    if report_page is None:
+        earlier = sorted((warehouse / "report").glob(f"*/{REPORT_NAME}"))
+        report_page = earlier[-1] if earlier else None
+    if report_page is not None:
+        print(f"Cohort report: {report_page.resolve()} (charts as PNG beside it)")
     if rejected:
         print(f"\nCompleted with rejections: {len(rejected)} file(s) were not loaded (copies and reasons in landing/rejected/).")
     return bool(rejected)

@@ -33,12 +33,23 @@ def nightly_run(small_region, tmp_path_factory):
     # As `make run` does: DAGSTER_HOME named in the environment but not yet created.
     os.environ["DAGSTER_HOME"] = str(warehouse / "dagster_home")
     exit_code = run_cli("run", "--landing", str(small_region), "--warehouse", str(warehouse))
-    yield {"exit_code": exit_code, "warehouse": warehouse, "landing": small_region}
+    yield {"exit_code": exit_code, "warehouse": warehouse, "landing": small_region, "night": _night_of_last_run()}
     for key, value in saved.items():
         if value is None:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+def _night_of_last_run() -> str:
+    """The Stockholm date on which the last run in DAGSTER_HOME started, as its record says."""
+    import dagster as dg
+
+    from orchestration.night import stockholm_date
+
+    with dg.DagsterInstance.get() as instance:
+        (record,) = instance.get_run_records(limit=1)
+        return stockholm_date(record.start_time)
 
 
 @pytest.fixture

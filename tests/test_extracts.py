@@ -6,7 +6,6 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from orchestration.defs.extract_assets import run_date
 from tests.independent import export_increase_counts, memberships, read_any
 
 PARTICIPATING = "Antal deltagande företag"
@@ -15,7 +14,7 @@ INCREASED_EXPORT = "Antal företag som ökar sin exportomsättning"
 
 @pytest.fixture(scope="module")
 def extract(nightly_run):
-    folder = nightly_run["warehouse"] / "extracts" / run_date()
+    folder = nightly_run["warehouse"] / "extracts" / nightly_run["night"]
     sheet = load_workbook(folder / "tillvaxtverket_indikatorer.xlsx")["Indikatorer"]
     rows = list(sheet.iter_rows(values_only=True))
     frame = pd.DataFrame(rows[1:], columns=rows[0])
@@ -59,7 +58,7 @@ def test_share_column_is_coloured_by_how_much_of_the_target_was_met(extract):
 
 
 def test_identifiers_only_in_the_restricted_participant_list(nightly_run, extract):
-    restricted = nightly_run["warehouse"] / "restricted" / "extracts" / run_date()
+    restricted = nightly_run["warehouse"] / "restricted" / "extracts" / nightly_run["night"]
     participant_list = restricted / "deltagarforteckning.xlsx"
     assert stat.S_IMODE(participant_list.stat().st_mode) == 0o600
     listed = pd.read_excel(participant_list, dtype=str)

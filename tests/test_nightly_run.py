@@ -6,12 +6,14 @@ import shutil
 import stat
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from orchestration.defs.project import DBT_PROJECT_DIR
+from orchestration.night import stockholm_date
 from tests.conftest import run_cli
 from tests.independent import cohort_summary
 
@@ -23,6 +25,20 @@ def published(run) -> Path:
 def test_run_succeeds_and_publishes(nightly_run):
     assert nightly_run["exit_code"] == 0
     assert published(nightly_run).exists()
+
+
+def test_extracts_and_report_go_under_the_date_the_run_started(nightly_run):
+    """Every step files its output under the run's own date, also when the run crosses midnight."""
+    warehouse, night = nightly_run["warehouse"], nightly_run["night"]
+    for folder in ("extracts", "restricted/extracts", "report"):
+        assert {p.name for p in (warehouse / folder).iterdir() if not p.name.startswith(".")} == {night}
+
+
+def test_stockholm_date_is_the_local_date():
+    assert stockholm_date(datetime(2026, 11, 27, 22, 59, tzinfo=timezone.utc).timestamp()) == "2026-11-27"
+    assert stockholm_date(datetime(2026, 11, 27, 23, 0, tzinfo=timezone.utc).timestamp()) == "2026-11-28"
+    # Summer time: UTC+2.
+    assert stockholm_date(datetime(2026, 6, 30, 22, 0, tzinfo=timezone.utc).timestamp()) == "2026-07-01"
 
 
 def test_cohort_summary_matches_an_independent_computation(nightly_run):

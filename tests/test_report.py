@@ -18,7 +18,6 @@ import pytest
 import vl_convert
 from playwright.sync_api import sync_playwright
 
-from orchestration.defs.extract_assets import run_date
 from tests.conftest import run_cli
 from tests.independent import cohort_summary, county_size_class_shares, firm_years, memberships, participant_kommun_counts
 from warehouse.cohort_report import REPORT_NAME
@@ -37,7 +36,7 @@ HIDDEN = "–"
 def report(nightly_run) -> Path:
     """The report the nightly run wrote through its Dagster asset."""
     assert nightly_run["exit_code"] == 0
-    folder = nightly_run["warehouse"] / "report" / run_date()
+    folder = nightly_run["warehouse"] / "report" / nightly_run["night"]
     assert (folder / REPORT_NAME).exists()
     return folder
 

@@ -1,16 +1,10 @@
 """Nightly extracts for Tillväxtverket, written from the published warehouse."""
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 import dagster as dg
 
 from orchestration.defs.publish_assets import published_warehouse
 from orchestration.defs.resources import WarehouseResource
-
-
-def run_date() -> str:
-    return datetime.now(ZoneInfo("Europe/Stockholm")).date().isoformat()
+from orchestration.night import run_date
 
 
 @dg.asset(
@@ -25,7 +19,7 @@ def tillvaxtverket_extract(context: dg.AssetExecutionContext, warehouse: Warehou
     # Imported here: openpyxl takes a while to load, and a quiet night writes no extract.
     from warehouse.extracts import write_tillvaxtverket_extract
 
-    date = run_date()
+    date = run_date(context)
     files = write_tillvaxtverket_extract(
         warehouse.published_path,
         warehouse.identifiers_path,

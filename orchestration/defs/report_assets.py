@@ -2,9 +2,9 @@
 
 import dagster as dg
 
-from orchestration.defs.extract_assets import run_date
 from orchestration.defs.publish_assets import published_warehouse
 from orchestration.defs.resources import WarehouseResource
+from orchestration.night import run_date
 
 
 @dg.asset(
@@ -19,7 +19,7 @@ def cohort_report(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     # Imported here: the plotting libraries take a while to load, and a quiet night writes no report.
     from warehouse.cohort_report import write_cohort_report
 
-    date = run_date()
+    date = run_date(context)
     reports = warehouse.warehouse_path / "report"
     files = write_cohort_report(warehouse.published_path, reports / date, date, bundle_cache=reports / ".cache")
     context.log.info(f"wrote {files.page} and {len(files.charts)} charts as PNG")
