@@ -7,15 +7,18 @@ the encoding, and hands the bulk of the file to DuckDB's own CSV reader.
 
 A CSV is parsed once, by DuckDB, into a temporary table of text columns; the view adds line
 numbers from the table's row ids (the rows keep the file's order), counting the lines that
-gave no row: the ones the parser set aside as malformed, and the empty ones it passes over.
+gave no row: the ones the parser set aside as malformed, and the empty ones it passes over,
+and the extra lines of a quoted value with line breaks in it.
 Reading the organisation numbers and typing the rows then scan that table, not the file again.
 """
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import csv
 import io
+import math
 import mmap
 import re
 import tempfile
@@ -182,18 +185,25 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table:
     finally:
         if readable != path:
             readable.unlink(missing_ok=True)
-    malformed_rows = con.execute(
+    rows = con.execute(f"SELECT count(*) FROM {table}_read").fetchone()[0]
+    rejects = con.execute(
         f"SELECT line, column_idx, error_type, csv_line FROM {table}_rejects ORDER BY line"
     ).fetchall()
+    records = _record_lines(path, encoding, scan, rows, [int(line) for line, *_ in rejects])
     malformed = [
-        _malformed(int(line), cells, int(column_idx or 0), str(error_type), csv_line or "")
-        for line, column_idx, error_type, csv_line in malformed_rows
+        _malformed(records.line_of(int(record)), cells, int(column_idx or 0), str(error_type), csv_line or "")
+        for record, column_idx, error_type, csv_line in rejects
     ]
-    # Lines that gave no row: the malformed ones, and the empty ones DuckDB passes over silently.
-    skipped = sorted({m.line for m in malformed} | set(empty_lines(path, after=scan.first_data_line - 1)))
-    if skipped:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_skipped AS SELECT unnest(?::INTEGER[]) AS line", [skipped])
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS {_numbered_rows(scan, table, bool(skipped))}")
+    if records.skipped:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_skipped AS SELECT unnest(?::INTEGER[]) AS line",
+                    [records.skipped])
+    if records.spans:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table}_spans AS "
+            "SELECT unnest(?::INTEGER[]) AS record, unnest(?::INTEGER[]) AS extra_lines",
+            [[record for record, _ in records.spans], [extra for _, extra in records.spans]],
+        )
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS {_numbered_rows(scan, table, records)}")
     con.execute(f"CREATE OR REPLACE TEMP VIEW {table}_columns AS SELECT * FROM {table}_read")
     headers = {col: cells[i].strip() for col, i in mapping.items()}
     return Delivery(path, table, header_index + 1, delimiter, headers, unknown, malformed, f"{table}_columns")
@@ -211,26 +221,89 @@ def _csv_scan(scan: _CsvScan, table: str) -> str:
     )
 
 
-def _numbered_rows(scan: _CsvScan, table: str, any_skipped: bool) -> str:
+def _numbered_rows(scan: _CsvScan, table: str, records: RecordLines) -> str:
     """SQL for the rows of ``<table>_read`` with ``_line``, the file line each came from.
 
-    Row k (its row id: the table keeps the file's order) sits on line first_data_line + k,
-    plus one for every skipped line before it.
+    Row k (its row id: the table keeps the file's order) is record first_data_line + k, plus
+    one for every skipped record before it; the record starts on that line, plus the extra
+    lines taken by the quoted line breaks of the records before it.
     """
-    if not any_skipped:
-        return f"SELECT *, CAST({scan.first_data_line} + rowid AS INTEGER) AS _line FROM {table}_read"
-    # The j-th skipped line s (j from 1) comes after s - first_data_line - (j - 1) rows; a row
-    # takes the count of the last skipped line at or before it (an ASOF join: one lookup per
-    # row, however many lines were skipped).
+    if not records.skipped:
+        numbered = f"SELECT *, CAST({scan.first_data_line} + rowid AS INTEGER) AS _line FROM {table}_read"
+    else:
+        # The j-th skipped record s (j from 1) comes after s - first_data_line - (j - 1) rows; a
+        # row takes the count of the last skipped record at or before it (an ASOF join: one
+        # lookup per row, however many records were skipped).
+        numbered = f"""
+            SELECT r.* EXCLUDE (_row), CAST({scan.first_data_line} + r._row + coalesce(s.skipped, 0) AS INTEGER) AS _line
+            FROM (SELECT *, rowid AS _row FROM {table}_read) AS r
+            ASOF LEFT JOIN (
+                SELECT line - {scan.first_data_line} - (skipped - 1) AS rows_before, max(skipped) AS skipped
+                FROM (SELECT line, row_number() OVER (ORDER BY line) AS skipped FROM {table}_skipped)
+                GROUP BY rows_before
+            ) AS s ON r._row >= s.rows_before
+        """
+    if not records.spans:
+        return numbered
     return f"""
-        SELECT r.* EXCLUDE (_row), CAST({scan.first_data_line} + r._row + coalesce(s.skipped, 0) AS INTEGER) AS _line
-        FROM (SELECT *, rowid AS _row FROM {table}_read) AS r
-        ASOF LEFT JOIN (
-            SELECT line - {scan.first_data_line} - (skipped - 1) AS rows_before, max(skipped) AS skipped
-            FROM (SELECT line, row_number() OVER (ORDER BY line) AS skipped FROM {table}_skipped)
-            GROUP BY rows_before
-        ) AS s ON r._row >= s.rows_before
+        SELECT n.* EXCLUDE (_line), CAST(n._line + coalesce(s.extra_lines, 0) AS INTEGER) AS _line
+        FROM ({numbered}) AS n
+        ASOF LEFT JOIN {table}_spans AS s ON n._line >= s.record
     """
+
+
+@dataclass(frozen=True)
+class RecordLines:
+    """Where a CSV's records lie, in DuckDB's record numbers (a line break inside quotes does
+    not start a new record; an empty line counts as one).
+
+    ``skipped``: the records after the header that gave no row (malformed or empty).
+    ``spans``: (record, extra_lines) where quoted line breaks before it change how many
+    lines further down the file a record starts than its number says, in record order.
+    """
+
+    skipped: list[int]
+    spans: list[tuple[int, int]] = field(default_factory=list)
+
+    def line_of(self, record: int) -> int:
+        """The file line on which ``record`` starts."""
+        at = bisect.bisect_right(self.spans, (record, math.inf)) - 1
+        return record + (self.spans[at][1] if at >= 0 else 0)
+
+
+def _record_lines(path: Path, encoding: str, scan: _CsvScan, rows: int, malformed: list[int]) -> RecordLines:
+    """The skipped records and the quoted line breaks of the delivery.
+
+    Most files have no line break inside quotes: then every record is one line, the file's
+    line count says so, and the empty lines are found by a fast search. Otherwise Python's
+    csv module walks the records once to see where each starts.
+    """
+    empty = empty_lines(path, after=scan.first_data_line - 1)
+    if line_count(path) == scan.first_data_line - 1 + rows + len(malformed) + len(empty):
+        return RecordLines(sorted(set(malformed) | set(empty)))
+    spans: list[tuple[int, int]] = []
+    empty_records: list[int] = []
+    extra, starts_on = 0, 1
+    with path.open("r", encoding=encoding, errors="replace", newline="") as fh:
+        reader = csv.reader(fh, delimiter=scan.delimiter, quotechar='"', doublequote=True)
+        for record, fields in enumerate(reader, start=1):
+            if starts_on - record != extra:
+                extra = starts_on - record
+                spans.append((record, extra))
+            if not fields and record >= scan.first_data_line:
+                empty_records.append(record)
+            starts_on = reader.line_num + 1
+    return RecordLines(sorted(set(malformed) | set(empty_records)), spans)
+
+
+def line_count(path: Path) -> int:
+    """The number of lines in the file (a last line without a newline counts)."""
+    newlines, last = 0, b"\n"
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            newlines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return newlines + (last != b"\n")
 
 
 def empty_lines(path: Path, after: int) -> list[int]:
@@ -257,7 +330,7 @@ def drop_delivery(con: duckdb.DuckDBPyConnection, delivery: Delivery) -> None:
     table = delivery.table
     con.execute(f"DROP VIEW IF EXISTS {table}; DROP VIEW IF EXISTS {table}_columns; DROP TABLE IF EXISTS {table}_read")
     con.execute(f"DROP TABLE IF EXISTS {table}_rejects; DROP TABLE IF EXISTS {table}_scans")
-    con.execute(f"DROP TABLE IF EXISTS {table}_skipped")
+    con.execute(f"DROP TABLE IF EXISTS {table}_skipped; DROP TABLE IF EXISTS {table}_spans")
 
 
 def _sniff_header(path: Path, head_lines: list[str], source: Source):
@@ -289,7 +362,7 @@ def _malformed(line: int, cells: list[str], column_idx: int, error_type: str, cs
     return MalformedRow(
         line=line,
         column=column,
-        value=csv_line.rstrip("\r\n"),
+        value=csv_line.strip("\r\n"),  # DuckDB includes empty lines before the row
         rule="csv_structure",
         message=f"the row {problem}; check the delimiter and quoting on this line and deliver it again",
     )

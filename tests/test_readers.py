@@ -9,7 +9,7 @@ import pytest
 
 from ingest.contracts import BISNODE, PARTICIPANTS
 from ingest.load import OUTCOME_QUARANTINED, OUTCOME_REJECTED, LoadSettings, load_source
-from ingest.reader import FileRejected, empty_lines, read_delivery
+from ingest.reader import FileRejected, empty_lines, line_count, read_delivery
 
 VALID = "556677-8899"
 BISNODE_HEADER = "Org.nr;Företagsnamn;Bokslutsår;Nettoomsättning (tkr);Exportomsättning (tkr);Antal anställda;Kommunkod;SNI-kod;Registreringsdatum;Bolagsform"
@@ -150,6 +150,29 @@ def test_a_file_with_an_empty_line_after_every_row_keeps_its_line_numbers(tmp_pa
     ]
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1252"])
+def test_rows_after_line_breaks_inside_quotes_keep_their_line_numbers(tmp_path, encoding):
+    """A quoted name may span lines (Alt+Enter in an Excel cell); the rows after it keep the file's lines."""
+    header = "Organisationsnummer;Företagsnamn;Program;Kohort"
+    write(tmp_path / "participants" / "p.csv",
+          f"{header}\r\n"
+          f"{VALID};Ett AB;Gå globalt;2016\r\n"          # line 2
+          f'{VALID};"Två\r\nrader AB";Exportboost;2017\r\n'  # lines 3-4
+          f"{VALID};Fyra;Exportboost;2019/20\r\n"        # line 5: bad year
+          f'{VALID};"Sex\r\n\r\nÅtta";Gå globalt;2017\r\n'  # lines 6-8, an empty line inside the quotes
+          "\r\n"                                          # line 9: empty
+          f"{VALID};Tio;Exportboost;2016;extra\r\n"      # line 10: too many fields
+          f'{VALID};"Elva\nTolv";Exportboost;2018\r\n'   # lines 11-12
+          f"{VALID};Tretton;Gå globalt;2018\r\n", encoding)  # line 13
+    con, results = load(tmp_path, PARTICIPANTS)
+    assert (results[0].rows_read, results[0].rows_loaded, results[0].rows_quarantined) == (7, 5, 2)
+    assert con.execute("SELECT list(_line ORDER BY _line) FROM raw.participants").fetchone()[0] == [2, 3, 6, 11, 13]
+    assert con.execute("SELECT company_name FROM raw.participants WHERE _line = 6").fetchone()[0] == "Sex\r\n\r\nÅtta"
+    quarantine = con.execute("SELECT line, value, message FROM audit.quarantine ORDER BY line").fetchall()
+    assert [line for line, _, _ in quarantine] == [5, 10]
+    assert "line 10," in quarantine[1][2] and quarantine[1][1] == f"{VALID};Tio;Exportboost;2016;extra"
+
+
 @pytest.mark.parametrize("text", [
     "h\na\n\nb\n", "h\r\na\r\n\r\n\r\nb\r\n", "h\n\n\n\n", "\n\nh\na\n", "h\na\nb", "h\na\n\n", "h\n \n\nx\n\n\n", "",
 ])
@@ -158,6 +181,7 @@ def test_empty_lines_are_found(tmp_path, text):
     lines = text.split("\n")[:-1] if text.endswith("\n") else text.split("\n")
     expected = [number for number, line in enumerate(lines, start=1) if line in ("", "\r") and number > 1]
     assert empty_lines(path, after=1) == expected
+    assert line_count(path) == len(text.splitlines())
 
 
 def test_sole_trader_numbers_are_loaded_and_flagged(tmp_path):
