@@ -33,7 +33,7 @@ from expectations.suites import NATURAL_KEYS
 from expectations.validate import failing_rows, validate_table
 from ingest.contracts import Kind, Source
 from ingest.orgnr import LUHN_PROBLEM, ORGNR_SQL_MACROS, hmac_pads
-from ingest.reader import CSV_SUFFIXES, EXCEL_SUFFIXES, Delivery, FileRejected, drop_delivery, read_delivery
+from ingest.reader import Delivery, FileRejected, drop_delivery, read_delivery
 from ingest.typing import (
     LINEAGE_COLUMNS,
     TYPING_MACROS,
@@ -100,15 +100,23 @@ class FileResult:
     seconds_raw_load: float = 0.0
 
 
+# What an operating system leaves in a shared folder: no delivery.
+_SYSTEM_FILES = ("thumbs.db", "desktop.ini")
+
+
 def delivered_files(landing_dir: Path, source: Source) -> list[Path]:
-    """The source's files in delivery order (modification time, then name)."""
+    """The source's files in delivery order (modification time, then name).
+
+    Every file counts, whatever its type: one that cannot be read (an .xls, a .zip) is
+    rejected with a reason, not passed over. Hidden files, Office's lock files (~$...) and
+    the system's own files are no delivery.
+    """
     folder = landing_dir / source.name
     if not folder.is_dir():
         return []
-    suffixes = CSV_SUFFIXES + EXCEL_SUFFIXES
     files = [
         p for p in folder.iterdir()
-        if p.is_file() and not p.name.startswith((".", "~$")) and p.suffix.lower() in suffixes
+        if p.is_file() and not p.name.startswith((".", "~$")) and p.name.lower() not in _SYSTEM_FILES
     ]
     return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
 

@@ -96,10 +96,19 @@ class _CsvScan:
 
 
 def detect_encoding(path: Path) -> str:
-    """UTF-8 (with or without BOM) if the whole file decodes as UTF-8, else Windows-1252."""
+    """UTF-8 (with or without BOM) if the whole file decodes as UTF-8, else Windows-1252.
+
+    Raises FileRejected for UTF-16 and UTF-32 (Excel's "Unicode text"), which the contract
+    does not admit: read as Windows-1252, they would only show no header.
+    """
     with path.open("rb") as fh:
-        head = fh.read(3)
-        if head == codecs.BOM_UTF8:
+        head = fh.read(4)
+        if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            raise FileRejected(
+                path, "the file is UTF-16 or UTF-32 text (Excel's 'Unicode text'); save it as 'CSV UTF-8' "
+                "and deliver it again",
+            )
+        if head.startswith(codecs.BOM_UTF8):
             return "utf-8-sig"
         fh.seek(0)
         decoder = codecs.getincrementaldecoder("utf-8")()
@@ -163,7 +172,11 @@ def read_delivery(con: duckdb.DuckDBPyConnection, path: Path, source: Source, ta
         return _read_excel(con, path, source, table)
     if suffix in CSV_SUFFIXES:
         return _read_csv(con, path, source, table)
-    raise FileRejected(path, f"unsupported file type '{suffix}'; deliver .csv or .xlsx")
+    kind = f"a '{suffix}' file" if suffix else "a file without a type (.csv, .txt or .xlsx) in its name"
+    raise FileRejected(
+        path, f"{kind} cannot be read; save it as Excel workbook (.xlsx) or as CSV (UTF-8 or Windows-1252, "
+        "';' or ',' between the columns) and deliver it again",
+    )
 
 
 def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table: str) -> Delivery:

@@ -120,7 +120,12 @@ CASES = {
     "wrong_delimiter_one_column": ("participants", {"p.csv": lines(PART.replace(";", "|"), part_row(ORG[0]).replace(";", "|"))},
                                    {"outcome": "rejected", "message": ["no header row found"]}),
     "utf16_unreadable_encoding": ("participants", {"p.csv": (PART + "\n" + part_row(ORG[0]) + "\n").encode("utf-16")},
-                                  {"outcome": "rejected", "message": ["no header row found"]}),
+                                  {"outcome": "rejected", "message": ["UTF-16", "CSV UTF-8"]}),
+    "excel_97_workbook": ("participants", {"p.xls": bytes.fromhex("d0cf11e0a1b11ae1") + bytes(504)},
+                          {"outcome": "rejected", "message": ["'.xls' file cannot be read", ".xlsx"]}),
+    "line_break_inside_quoted_name": ("participants", {"p.csv": lines(PART, part_row(ORG[1], "Exportboost", "2019").replace("Testbolaget AB", '"Testbolaget\nVäst AB"'),
+                                                                      part_row(ORG[2], "Exportboost", "2019/20"))},
+                                      {"outcome": "loaded_with_quarantine", "quarantine": [[4, "Kohort", "year", "line 4"]]}),
 }
 
 
