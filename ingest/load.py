@@ -267,9 +267,11 @@ def _write_file(con, source: Source, staged: _StagedFile, sha: str, load_id: str
 
     writing = time.perf_counter()
     names = [n for n, _ in raw_columns(source)]
+    # Unsorted: nothing reads raw by its order (every row carries its _line), and sorting a
+    # national file's rows by line cost 0.35 s.
     con.execute(
         f"INSERT INTO raw.{source.name} SELECT {', '.join(names)}, ?, _line, ?, ?, ? "
-        f"FROM {table}_typed WHERE len(_errors) = 0 ORDER BY _line",
+        f"FROM {table}_typed WHERE len(_errors) = 0",
         [label, load_id, sha, sequence],
     )
     con.execute(
