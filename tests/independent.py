@@ -144,3 +144,28 @@ def export_increase_counts(landing: Path) -> pd.DataFrame:
             rows.append({"program": program, "cohort_year": cohort, "followup_year": int(followup),
                          "n_with_export_data": int(known.sum()), "n_increased_export": int((late[known] > base[known]).sum())})
     return pd.DataFrame(rows)
+
+
+def supported_enterprises(landing: Path) -> pd.DataFrame:
+    """Per year and EU size class: firms supported, each once across the year's programs, by leader gender.
+
+    The size is the firm's employees in the year, else the year before. (The sample states one
+    gender per firm; which statement wins when they differ is a dbt unit test.)
+    """
+    parts = pd.concat([read_any(p) for p in sorted((landing / "participants").iterdir())], ignore_index=True)
+    parts["org"] = parts["Organisationsnummer"].map(_org)
+    parts["year"] = parts["Kohort"].astype(int)
+    parts["gender"] = parts["ledning_kon"].fillna("").str.strip().str.lower()
+    firms = parts.groupby(["year", "org"])["gender"].agg(lambda g: next((x for x in g if x), "okänd")).reset_index()
+    employees = firm_years(landing).set_index(["org", "year"])["employees"]
+
+    def size_class(org: str, year: int) -> str:
+        n = employees.get((org, year), np.nan)
+        n = employees.get((org, year - 1), np.nan) if pd.isna(n) else n
+        if pd.isna(n):
+            return "okänd"
+        return "mikro" if n < 10 else "små" if n < 50 else "medelstora" if n < 250 else "stora"
+
+    firms["size_class"] = [size_class(o, y) for o, y in zip(firms["org"], firms["year"])]
+    counts = pd.crosstab([firms["year"], firms["size_class"]], firms["gender"])
+    return counts.reindex(columns=["kvinna", "man", "okänd"], fill_value=0).assign(total=counts.sum(axis=1))

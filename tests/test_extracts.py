@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from tests.independent import export_increase_counts, memberships, read_any
+from tests.independent import export_increase_counts, memberships, read_any, supported_enterprises
 
 PARTICIPATING = "Antal deltagande företag"
 INCREASED_EXPORT = "Antal företag som ökar sin exportomsättning"
@@ -31,6 +31,16 @@ def test_participating_firms_by_gender(nightly_run, extract):
         assert row["Utfall totalt"] == len(group)
         assert row["Utfall kvinnor"] == (group["ledning_kon"] == "kvinna").sum()
         assert row["Utfall män"] == (group["ledning_kon"] == "man").sum()
+
+
+def test_supported_enterprises_by_size_class_and_gender(nightly_run, extract):
+    sheet = pd.read_excel(extract["folder"] / "tillvaxtverket_indikatorer.xlsx", sheet_name="Stödda företag")
+    shown = sheet.set_index(["År", "Storleksklass (EU)"])[["Kvinnor", "Män", "Okänt", "Totalt"]]
+    expected = supported_enterprises(nightly_run["landing"])
+    assert len(expected) > 10 and (expected["okänd"] > 0).any()
+    assert sorted(shown.index) == sorted(expected.index)
+    for key, row in expected.iterrows():
+        assert tuple(shown.loc[key]) == (row["kvinna"], row["man"], row["okänd"], row["total"]), key
 
 
 def test_firms_increasing_export_one_year_after_intake(nightly_run, extract):

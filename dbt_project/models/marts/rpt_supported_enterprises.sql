@@ -1,12 +1,13 @@
 -- Enterprises supported per year, counted once per firm across all activities of the year
 -- (the EU rule: one identifier, one enterprise), by EU size class and the gender of the
--- firm's leader. Size is taken in the year of support, else in the year before.
+-- firm's leader. Size is taken in the year of support, else in the year before. A firm whose
+-- memberships of the year state different genders counts with the latest statement.
 with supported as (
     select
         memberships.cohort_year as year,
         memberships.firm_key,
-        arg_max(memberships.leader_gender, memberships.leader_gender is not null) as leader_gender
-    from {{ ref('fct_cohort_membership') }} as memberships
+        arg_max(memberships.leader_gender, memberships.leader_gender_stated_at) as leader_gender
+    from {{ ref('int_participants__cohort_memberships') }} as memberships
     group by memberships.cohort_year, memberships.firm_key
 ),
 
