@@ -165,6 +165,18 @@ def test_group_time_effect_is_the_difference_in_mean_changes():
         assert effects[(g, t)] == pytest.approx(by_hand, abs=1e-10)
 
 
+def test_firms_treated_after_the_last_year_count_among_the_controls():
+    panel = synthetic_panel()
+    late = panel["firm_id"].isin(panel["firm_id"][panel["first_intake_year"] == 0].unique()[:30])
+    panel.loc[late, "first_intake_year"] = 2021  # after the panel's last year, 2020
+    rows = estimate(panel, "turnover")
+    assert set(rows["n_controls"]) == {400}
+    assert 2021 not in set(rows["cohort_year"].dropna())
+    # Only 4 never-treated firms, but 30 more untreated throughout: enough controls.
+    few = panel[(panel["first_intake_year"] != 0) | panel["firm_id"].isin(panel["firm_id"][~late].unique()[-4:])]
+    assert set(estimate(few, "turnover")["n_controls"]) == {34}
+
+
 def test_too_few_controls_estimate_nothing_instead_of_failing_the_night():
     panel = synthetic_panel()
     controls = panel["firm_id"][panel["first_intake_year"] == 0].unique()

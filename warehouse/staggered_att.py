@@ -246,8 +246,11 @@ def estimate(panel: pd.DataFrame, outcome: str, program: str = ALL_PROGRAMS) -> 
     is 0 by construction). An empty frame when there is nothing to estimate.
     """
     sizes = group_sizes(panel)
-    n_controls = int(sizes.get(0, 0))
     first_year = int(panel["fiscal_year"].min()) if len(panel) else 0
+    last_year = int(panel["fiscal_year"].max()) if len(panel) else 0
+    # Firms first treated after the panel's last year are untreated throughout it and serve as
+    # controls beside the never-treated, in the estimator as in R's did.
+    n_controls = int(sum(n for g, n in sizes.items() if g == 0 or g > last_year))
     # A group needs a base year inside the panel; with too few controls nothing is identified
     # (R's did refuses a never-treated group smaller than MIN_CONTROLS).
     estimable = [int(g) for g in sizes.index if g > first_year]
@@ -277,7 +280,6 @@ def estimate(panel: pd.DataFrame, outcome: str, program: str = ALL_PROGRAMS) -> 
     })
     event_study = event_study[event_study["event_time"] != -1]
     # The groups behind event time e: those whose g + e lies in the panel's years.
-    last_year = int(panel["fiscal_year"].max())
     event_study["n_treated"] = [
         int(sum(sizes[g] for g in estimable if first_year <= g + e <= last_year)) for e in event_study["event_time"]
     ]

@@ -6,7 +6,7 @@ union all
 select
     firm_key,
     any_value(org_nr) as org_nr,
-    any_value(company_name) as company_name,
+    arg_max(company_name, [delivery_seq, source_line]) filter (where company_name is not null) as company_name,
     bool_or(is_sole_trader) as is_sole_trader
 from {{ ref('stg_operators__participants') }}
 where firm_key not in (select firm_key from {{ ref('int_firms__latest_attributes') }})
