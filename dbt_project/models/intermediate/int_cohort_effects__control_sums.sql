@@ -11,7 +11,10 @@
 -- missing from the data then has no row; survival, the one change it counts for (as 0),
 -- takes its number of controls from the controls themselves.
 with occupied_strata as (
-    select distinct base_year, cohort_year, stratum
+    select distinct
+        base_year,
+        cohort_year,
+        stratum
     from {{ ref('int_cohort_effects__participant_changes') }}
 ),
 
@@ -57,6 +60,24 @@ sums as (
     group by base_year, cohort_year, stratum, event_time
 ),
 
+controls_per_stratum as (
+    select
+        base_year,
+        cohort_year,
+        stratum,
+        count(*) as n_controls
+    from controls
+    group by base_year, cohort_year, stratum
+),
+
+event_times as (
+    select unnest(range(0, {{ last_event_time() }} + 1)) as event_time
+),
+
+last_year as (
+    select max(fiscal_year) as last_fiscal_year from {{ ref('int_cohort_effects__firm_year_outcomes') }}
+),
+
 -- Survival counts every control from the intake year on, up to the last year of the data.
 survival_counts as (
     select
@@ -65,15 +86,9 @@ survival_counts as (
         strata.stratum,
         event_times.event_time,
         strata.n_controls
-    from (
-        select base_year, cohort_year, stratum, count(*) as n_controls
-        from controls
-        group by base_year, cohort_year, stratum
-    ) as strata
-    cross join (select unnest(range(0, {{ last_event_time() }} + 1)) as event_time) as event_times
-    cross join (
-        select max(fiscal_year) as last_fiscal_year from {{ ref('int_cohort_effects__firm_year_outcomes') }}
-    ) as last_year
+    from controls_per_stratum as strata
+    cross join event_times
+    cross join last_year
     where
         strata.cohort_year + event_times.event_time between {{ first_fiscal_year() }}
         and last_year.last_fiscal_year
@@ -81,7 +96,11 @@ survival_counts as (
 
 {% for outcome in effect_outcomes() if outcome != 'survival' %}
     select
-        base_year, cohort_year, stratum, event_time, '{{ outcome }}' as outcome,
+        base_year,
+        cohort_year,
+        stratum,
+        event_time,
+        '{{ outcome }}' as outcome,
         n_{{ outcome }} as n_controls,
         sum_{{ outcome }} as sum_controls,
         sum_squares_{{ outcome }} as sum_squares_controls

@@ -24,7 +24,7 @@ with firms as (
 )
 
 select
-    firm_key,
+    firms.firm_key,
     latest.org_nr,
     latest.company_name,
     latest.is_sole_trader,
@@ -32,6 +32,6 @@ select
     latest.sni_code,
     latest.registration_date,
     latest.legal_form,
-    first_fiscal_year,
-    last_fiscal_year
+    firms.first_fiscal_year,
+    firms.last_fiscal_year
 from firms

@@ -1,11 +1,17 @@
 -- Each participant's category in every representativity dimension, taken in the base year
 -- of its first cohort: per program, and once more for all programs together.
 with first_cohorts as (
-    select firm_key, program, min(cohort_year) as cohort_year
+    select
+        firm_key,
+        program,
+        min(cohort_year) as cohort_year
     from {{ ref('fct_cohort_membership') }}
     group by firm_key, program
     union all
-    select firm_key, 'Samtliga program' as program, min(cohort_year) as cohort_year
+    select
+        firm_key,
+        'Samtliga program' as program,
+        min(cohort_year) as cohort_year
     from {{ ref('fct_cohort_membership') }}
     group by firm_key
 ),
@@ -25,10 +31,34 @@ attributes as (
         on first_cohorts.firm_key = base.firm_key and first_cohorts.cohort_year - 1 = base.fiscal_year
 )
 
-select program, firm_key, base_year, 'kommun' as dimension, municipality_code as category from attributes
+select
+    program,
+    firm_key,
+    base_year,
+    'kommun' as dimension,
+    municipality_code as category
+from attributes
 union all
-select program, firm_key, base_year, 'sni_avdelning' as dimension, sni_section as category from attributes
+select
+    program,
+    firm_key,
+    base_year,
+    'sni_avdelning' as dimension,
+    sni_section as category
+from attributes
 union all
-select program, firm_key, base_year, 'storleksklass' as dimension, size_class as category from attributes
+select
+    program,
+    firm_key,
+    base_year,
+    'storleksklass' as dimension,
+    size_class as category
+from attributes
 union all
-select program, firm_key, base_year, 'alder' as dimension, age_band as category from attributes
+select
+    program,
+    firm_key,
+    base_year,
+    'alder' as dimension,
+    age_band as category
+from attributes

@@ -1,12 +1,20 @@
 -- Every firm seen in any source, by pseudonymous key only: no organisation number, no name.
 with firms as (
-    select firm_key, is_sole_trader from {{ ref('int_firms__latest_attributes') }}
+    select
+        firm_key,
+        is_sole_trader
+    from {{ ref('int_firms__latest_attributes') }}
     union
-    select firm_key, is_sole_trader from {{ ref('int_participants__cohort_memberships') }}
+    select
+        firm_key,
+        is_sole_trader
+    from {{ ref('int_participants__cohort_memberships') }}
 ),
 
 keys as (
-    select firm_key, bool_or(is_sole_trader) as is_sole_trader
+    select
+        firm_key,
+        bool_or(is_sole_trader) as is_sole_trader
     from firms
     group by firm_key
 )
@@ -22,7 +30,9 @@ select
     keys.is_sole_trader,
     attributes.first_fiscal_year,
     attributes.last_fiscal_year,
-    keys.firm_key in (select firm_key from {{ ref('int_participants__cohort_memberships') }}) as is_participant,
+    keys.firm_key in (
+        select memberships.firm_key from {{ ref('int_participants__cohort_memberships') }} as memberships
+    ) as is_participant,
     attributes.firm_key is not null as is_in_bisnode
 from keys
 left join {{ ref('int_firms__latest_attributes') }} as attributes on keys.firm_key = attributes.firm_key

@@ -1,7 +1,10 @@
 -- One row per firm and fiscal year: the financial outcomes every metric is built from, and the
 -- number of export markets the follow-up survey lists for the year.
 with markets as (
-    select firm_key, market_year, count(distinct country_code) as n_export_markets
+    select
+        firm_key,
+        market_year,
+        count(distinct country_code) as n_export_markets
     from {{ ref('int_export_markets__deduplicated') }}
     group by firm_key, market_year
 )

@@ -78,9 +78,15 @@ select
     {{ suppressed('round(effect + 1.96 * standard_error, 4)', 'n_treated_matched') }} as ci_high,
     {{ suppressed('round(case when is_log_outcome then 100 * (exp(effect) - 1) end, 1)', 'n_treated_matched') }}
         as effect_pct,
-    {{ suppressed('round(case when is_log_outcome then 100 * (exp(effect - 1.96 * standard_error) - 1) end, 1)', 'n_treated_matched') }}
+    {{ suppressed(
+        'round(case when is_log_outcome then 100 * (exp(effect - 1.96 * standard_error) - 1) end, 1)',
+        'n_treated_matched'
+    ) }}
         as ci_low_pct,
-    {{ suppressed('round(case when is_log_outcome then 100 * (exp(effect + 1.96 * standard_error) - 1) end, 1)', 'n_treated_matched') }}
+    {{ suppressed(
+        'round(case when is_log_outcome then 100 * (exp(effect + 1.96 * standard_error) - 1) end, 1)',
+        'n_treated_matched'
+    ) }}
         as ci_high_pct,
     {{ suppressed('round(naive_change, 4)', 'n_treated') }} as naive_change,
     cast(n_treated as bigint) as n_treated,

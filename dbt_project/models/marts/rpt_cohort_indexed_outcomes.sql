@@ -52,15 +52,31 @@ levels as (
 
 groups as (
     select
-        cohort_key, is_all_cohorts, outcome, event_time, first_fiscal_year, last_fiscal_year,
-        n_treated_matched, 'participants' as comparison_group, n_treated_matched as n_firms,
-        mean_treated as mean_log_change, se_treated as standard_error
+        cohort_key,
+        is_all_cohorts,
+        outcome,
+        event_time,
+        first_fiscal_year,
+        last_fiscal_year,
+        n_treated_matched,
+        'participants' as comparison_group,
+        n_treated_matched as n_firms,
+        mean_treated as mean_log_change,
+        se_treated as standard_error
     from levels
     union all
     select
-        cohort_key, is_all_cohorts, outcome, event_time, first_fiscal_year, last_fiscal_year,
-        n_treated_matched, 'matched_controls' as comparison_group, n_matched_controls as n_firms,
-        mean_controls as mean_log_change, se_controls as standard_error
+        cohort_key,
+        is_all_cohorts,
+        outcome,
+        event_time,
+        first_fiscal_year,
+        last_fiscal_year,
+        n_treated_matched,
+        'matched_controls' as comparison_group,
+        n_matched_controls as n_firms,
+        mean_controls as mean_log_change,
+        se_controls as standard_error
     from levels
 )
 
@@ -77,9 +93,13 @@ select
     groups.first_fiscal_year,
     groups.last_fiscal_year,
     {{ suppressed('round(100 * exp(groups.mean_log_change), 1)', 'groups.n_treated_matched') }} as index_value,
-    {{ suppressed('round(100 * exp(groups.mean_log_change - 1.96 * groups.standard_error), 1)', 'groups.n_treated_matched') }}
+    {{ suppressed(
+        'round(100 * exp(groups.mean_log_change - 1.96 * groups.standard_error), 1)', 'groups.n_treated_matched'
+    ) }}
         as ci_low,
-    {{ suppressed('round(100 * exp(groups.mean_log_change + 1.96 * groups.standard_error), 1)', 'groups.n_treated_matched') }}
+    {{ suppressed(
+        'round(100 * exp(groups.mean_log_change + 1.96 * groups.standard_error), 1)', 'groups.n_treated_matched'
+    ) }}
         as ci_high,
     cast(groups.n_firms as bigint) as n_firms,
     cast(groups.n_treated_matched as bigint) as n_treated_matched,

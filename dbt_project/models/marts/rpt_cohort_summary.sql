@@ -4,7 +4,11 @@
 -- compare the follow-up year with the cohort's base year (intake year - 1), over the firms
 -- observed in both years.
 with firm_years as (
-    select firm_key, fiscal_year, net_turnover_tkr, employees
+    select
+        firm_key,
+        fiscal_year,
+        net_turnover_tkr,
+        employees
     from {{ ref('fct_firm_year') }}
 ),
 
@@ -31,10 +35,14 @@ cohort_firms as (
         cast(base.employees as decimal(38, 3)) as base_employees,
         -- A follow-up year not after the base year has no change to report. (A condition in
         -- the select, not the join: equality-only joins stay hash joins.)
-        cast(case when followup.followup_year > memberships.cohort_year - 1 then latest.net_turnover_tkr end
-            as decimal(38, 3)) as followup_turnover_tkr,
-        cast(case when followup.followup_year > memberships.cohort_year - 1 then latest.employees end
-            as decimal(38, 3)) as followup_employees
+        cast(
+            case when followup.followup_year > memberships.cohort_year - 1 then latest.net_turnover_tkr end
+            as decimal(38, 3)
+        ) as followup_turnover_tkr,
+        cast(
+            case when followup.followup_year > memberships.cohort_year - 1 then latest.employees end
+            as decimal(38, 3)
+        ) as followup_employees
     from {{ ref('fct_cohort_membership') }} as memberships
     cross join followup
     left join firm_years as base
@@ -45,6 +53,7 @@ cohort_firms as (
 
 summarised as (
     select
+        {{ cohort_key('program', 'cohort_year') }} as summary_key,
         program,
         cohort_year,
         false as is_all_cohorts,
@@ -58,6 +67,7 @@ summarised as (
     -- "Samtliga insatser" sums the cohorts: a firm in two cohorts counts twice, each time
     -- against its own cohort's base year.
     select
+        'Samtliga insatser' as summary_key,
         'Samtliga insatser' as program,
         null as cohort_year,
         true as is_all_cohorts,

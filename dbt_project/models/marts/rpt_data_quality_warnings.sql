@@ -1,11 +1,20 @@
 -- Cross-source and plausibility checks of every night, one row per finding. Rows with
 -- is_warning need a person's attention; the others are for the record.
 with memberships as (
-    select firm_key, cohort_key, cohort_year from {{ ref('fct_cohort_membership') }}
+    select
+        firm_key,
+        cohort_key,
+        cohort_year
+    from {{ ref('fct_cohort_membership') }}
 ),
 
 firm_years as (
-    select firm_key, fiscal_year, net_turnover_tkr, employees, municipality_code
+    select
+        firm_key,
+        fiscal_year,
+        net_turnover_tkr,
+        employees,
+        municipality_code
     from {{ ref('fct_firm_year') }}
 ),
 
@@ -25,6 +34,15 @@ found_in_bisnode as (
     group by memberships.cohort_key
 ),
 
+participants_first_years as (
+    select
+        firm_years.firm_key,
+        min(firm_years.fiscal_year) as first_year
+    from firm_years
+    where firm_years.firm_key in (select memberships.firm_key from memberships)
+    group by firm_years.firm_key
+),
+
 without_base_year as (
     select
         'participants_without_year_before_intake' as check_name,
@@ -39,17 +57,15 @@ without_base_year as (
         || ' of ' || count(*) || ' participants in ' || memberships.cohort_key
         || ' have no fiscal year before intake, so they cannot enter the change metrics.' as message
     from memberships
-    left join (
-        select firm_key, min(fiscal_year) as first_year
-        from firm_years
-        where firm_key in (select firm_key from memberships)
-        group by firm_key
-    ) as years on memberships.firm_key = years.firm_key
+    left join participants_first_years as years on memberships.firm_key = years.firm_key
     group by memberships.cohort_key
 ),
 
 scb_totals as (
-    select municipality_code, baseline_year, sum(firm_count) as scb_firms
+    select
+        municipality_code,
+        baseline_year,
+        sum(firm_count) as scb_firms
     from {{ ref('stg_scb__municipal_baselines') }}
     where dimension = 'storleksklass'
     group by municipality_code, baseline_year
@@ -58,11 +74,13 @@ scb_totals as (
 coverage_year as (
     select max(baseline_year) as coverage_year
     from scb_totals
-    where baseline_year in (select fiscal_year from firm_years)
+    where baseline_year in (select firm_years.fiscal_year from firm_years)
 ),
 
 bisnode_counts as (
-    select firm_years.municipality_code, count(*) as bisnode_firms
+    select
+        firm_years.municipality_code,
+        count(*) as bisnode_firms
     from firm_years
     inner join coverage_year on firm_years.fiscal_year = coverage_year.coverage_year
     where coalesce(firm_years.employees, 0) < 250
@@ -78,7 +96,9 @@ coverage as (
         coalesce(bisnode_counts.bisnode_firms, 0) as n_firms,
         coalesce(bisnode_counts.bisnode_firms, 0) / scb_totals.scb_firms < {{ var('min_bisnode_coverage', 0.9) }}
             as is_warning,
-        'Bisnode has ' || coalesce(bisnode_counts.bisnode_firms, 0) || ' active firms (0-249 employees) in municipality '
+        'Bisnode has '
+        || coalesce(bisnode_counts.bisnode_firms, 0)
+        || ' active firms (0-249 employees) in municipality '
         || scb_totals.municipality_code || ' in ' || scb_totals.baseline_year || ', SCB counts '
         || scb_totals.scb_firms || '.' as message
     from scb_totals
@@ -107,7 +127,7 @@ neighbours as (
     from firm_years
     where
         net_turnover_tkr is not null
-        and firm_key in (select firm_key from firms_with_turnover_jumps)
+        and firm_key in (select jumps.firm_key from firms_with_turnover_jumps as jumps)
 ),
 
 unit_errors as (
@@ -145,18 +165,22 @@ freshness as (
 
 findings as (
     select * from found_in_bisnode
-    union all by name select * from without_base_year
-    union all by name select * from coverage
-    union all by name select * from unit_errors
-    union all by name select * from freshness
+    union all by name
+    select * from without_base_year
+    union all by name
+    select * from coverage
+    union all by name
+    select * from unit_errors
+    union all by name
+    select * from freshness
 )
 
 select
     check_name || ': ' || subject as finding_key,
     check_name,
     subject,
-    cast(measured_value as double) as measured_value,
-    cast(threshold as double) as threshold,
+    measured_value::double as measured_value,
+    threshold::double as threshold,
     n_firms,
     is_warning,
     message

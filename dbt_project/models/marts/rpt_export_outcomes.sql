@@ -15,30 +15,49 @@ with memberships as (
 ),
 
 split as (
-    select *, leader_gender as gender_group from memberships
+    select
+        *,
+        leader_gender as gender_group
+    from memberships
     union all
-    select *, 'totalt' as gender_group from memberships
+    select
+        *,
+        'totalt' as gender_group
+    from memberships
+),
+
+fiscal_years as (
+    select distinct fiscal_year from {{ ref('fct_firm_year') }}
 ),
 
 followup_years as (
-    select split.*, years.fiscal_year as followup_year
+    select
+        split.*,
+        years.fiscal_year as followup_year
     from split
-    cross join (select distinct fiscal_year from {{ ref('fct_firm_year') }}) as years
+    cross join fiscal_years as years
     where years.fiscal_year >= split.cohort_year
 ),
 
 -- Only the participants' markets and years: every question below is about a participant,
 -- and the county's population would otherwise go through every join.
 markets as (
-    select firm_key, market_year, country_code, export_value_tkr
+    select
+        firm_key,
+        market_year,
+        country_code,
+        export_value_tkr
     from {{ ref('int_export_markets__deduplicated') }}
-    where firm_key in (select firm_key from memberships)
+    where firm_key in (select memberships.firm_key from memberships)
 ),
 
 firm_years as (
-    select firm_key, fiscal_year, export_turnover_tkr
+    select
+        firm_key,
+        fiscal_year,
+        export_turnover_tkr
     from {{ ref('fct_firm_year') }}
-    where firm_key in (select firm_key from memberships)
+    where firm_key in (select memberships.firm_key from memberships)
 ),
 
 firm_outcomes as (
@@ -46,30 +65,42 @@ firm_outcomes as (
         followup_years.*,
         base.export_turnover_tkr as base_export_tkr,
         later.export_turnover_tkr as followup_export_tkr,
-        exists (
-            select 1 from markets as m where m.firm_key = followup_years.firm_key
+        exists(
+            select 1
+            from markets as m
+            where
+                m.firm_key = followup_years.firm_key
                 and m.market_year = followup_years.followup_year
         ) as has_followup_markets,
-        exists (
-            select 1 from markets as m where m.firm_key = followup_years.firm_key
+        exists(
+            select 1
+            from markets as m
+            where
+                m.firm_key = followup_years.firm_key
                 and m.market_year = followup_years.followup_year
                 and m.country_code not in (
                     select earlier.country_code from markets as earlier
-                    where earlier.firm_key = followup_years.firm_key
+                    where
+                        earlier.firm_key = followup_years.firm_key
                         and earlier.market_year <= followup_years.cohort_year - 1
                 )
         ) as has_new_market,
-        exists (
-            select 1 from markets as m where m.firm_key = followup_years.firm_key
+        exists(
+            select 1
+            from markets as m
+            where
+                m.firm_key = followup_years.firm_key
                 and m.market_year = followup_years.cohort_year - 1 and m.export_value_tkr is not null
         ) as has_base_market_values,
-        exists (
+        exists(
             select 1
             from markets as base_market
             inner join markets as later_market
-                on base_market.firm_key = later_market.firm_key
-                and base_market.country_code = later_market.country_code
-            where base_market.firm_key = followup_years.firm_key
+                on
+                    base_market.firm_key = later_market.firm_key
+                    and base_market.country_code = later_market.country_code
+            where
+                base_market.firm_key = followup_years.firm_key
                 and base_market.market_year = followup_years.cohort_year - 1
                 and later_market.market_year = followup_years.followup_year
                 and later_market.export_value_tkr > base_market.export_value_tkr
@@ -98,7 +129,7 @@ aggregated as (
         count(*) filter (where is_growing_on_existing_market) as n_growing_on_existing_market,
         count(*) filter (where base_export_tkr > 0 and followup_export_tkr is not null) as n_with_export_growth,
         median(100.0 * (followup_export_tkr - base_export_tkr) / base_export_tkr)
-            filter (where base_export_tkr > 0) as median_export_growth_pct,
+        filter (where base_export_tkr > 0) as median_export_growth_pct,
         -- Exact decimals keep the mean independent of the order of a parallel scan.
         avg(cast(
             case when base_export_tkr > 0 then 100.0 * (followup_export_tkr - base_export_tkr) / base_export_tkr end
@@ -127,13 +158,18 @@ select
         as share_with_new_market_pct,
     n_with_base_market_data,
     n_growing_on_existing_market,
-    {{ suppressed('round(100.0 * n_growing_on_existing_market / nullif(n_with_base_market_data, 0), 1)', 'n_with_base_market_data') }}
+    {{ suppressed(
+        'round(100.0 * n_growing_on_existing_market / nullif(n_with_base_market_data, 0), 1)',
+        'n_with_base_market_data'
+    ) }}
         as share_growing_on_existing_market_pct,
     n_with_export_growth,
     {{ suppressed('round(median_export_growth_pct, 1)', 'n_with_export_growth') }} as median_export_growth_pct,
     {{ suppressed('round(mean_export_growth_pct, 1)', 'n_with_export_growth') }} as mean_export_growth_pct,
     n_with_export_data < {{ var('min_firms_shown', 5) }} as is_suppressed,
-    case when n_with_export_data < {{ var('min_firms_shown', 5) }}
-        then 'fewer than {{ var("min_firms_shown", 5) }} firms with export data: shares hidden' end
+    case
+        when n_with_export_data < {{ var('min_firms_shown', 5) }}
+            then 'fewer than {{ var("min_firms_shown", 5) }} firms with export data: shares hidden'
+    end
         as suppression_reason
 from aggregated

@@ -9,13 +9,21 @@ with participants as (
 ),
 
 known as (
-    select program, dimension, count(*) as n_known, count(*) filter (where category is null) as n_unknown
+    select
+        program,
+        dimension,
+        count(*) as n_known,
+        count(*) filter (where category is null) as n_unknown
     from participants
     group by program, dimension
 ),
 
 participant_counts as (
-    select program, dimension, category, count(*) as n_participants
+    select
+        program,
+        dimension,
+        category,
+        count(*) as n_participants
     from participants
     where category is not null
     group by program, dimension, category
@@ -44,7 +52,11 @@ scb as (
     where dimension = 'storleksklass'
     group by all
     union all
-    select baseline_year as year, dimension, category, sum(firm_count) as firms
+    select
+        baseline_year as year,
+        dimension,
+        category,
+        sum(firm_count) as firms
     from {{ ref('stg_scb__municipal_baselines') }}
     group by all
 ),
@@ -61,20 +73,24 @@ bisnode_population as (
     where
         coalesce(firm_years.employees, 0) < 250
         -- Only the base years some weight uses: any other year's shares would be weighted by nothing.
-        and firm_years.fiscal_year in (select base_year from base_year_weights)
+        and firm_years.fiscal_year in (select weights.base_year from base_year_weights as weights)
 ),
 
 -- One pass over the population for the four dimensions. UNPIVOT leaves out null
 -- categories, as the shares below do.
 bisnode as (
-    select year, dimension, category, count(*) as firms
+    select
+        year,
+        dimension,
+        category,
+        count(*) as firms
     from bisnode_population
     unpivot (
         category for dimension in (
-            municipality_code as 'kommun',
-            sni_section as 'sni_avdelning',
-            size_class as 'storleksklass',
-            age_band as 'alder'
+            municipality_code as kommun,
+            sni_section as sni_avdelning,
+            size_class as storleksklass,
+            age_band as alder
         )
     )
     group by all
@@ -126,9 +142,10 @@ combined as (
         county.bisnode_share
     from participant_counts as counts
     full outer join weighted_county as county
-        on counts.program = county.program
-        and counts.dimension = county.dimension
-        and counts.category = county.category
+        on
+            counts.program = county.program
+            and counts.dimension = county.dimension
+            and counts.category = county.category
 )
 
 select
@@ -140,16 +157,24 @@ select
     combined.n_participants,
     known.n_known - known.n_unknown as n_participants_with_category,
     known.n_unknown as n_participants_without_category,
-    {{ suppressed('round(100.0 * combined.n_participants / (known.n_known - known.n_unknown), 1)', 'combined.n_participants') }}
+    {{ suppressed(
+        'round(100.0 * combined.n_participants / (known.n_known - known.n_unknown), 1)', 'combined.n_participants'
+    ) }}
         as participant_share_pct,
     round(combined.county_firms, 0) as county_firms,
     round(100.0 * combined.county_share, 1) as county_share_pct,
-    {{ suppressed('round(100.0 * combined.n_participants / (known.n_known - known.n_unknown) - 100.0 * coalesce(combined.county_share, 0), 1)', 'combined.n_participants') }}
+    {{ suppressed(
+        'round(100.0 * combined.n_participants / (known.n_known - known.n_unknown)'
+        ~ ' - 100.0 * coalesce(combined.county_share, 0), 1)',
+        'combined.n_participants'
+    ) }}
         as difference_pp,
     round(100.0 * combined.bisnode_share, 1) as bisnode_share_pct,
     combined.n_participants < {{ var('min_firms_shown', 5) }} as is_suppressed,
-    case when combined.n_participants < {{ var('min_firms_shown', 5) }}
-        then 'fewer than {{ var("min_firms_shown", 5) }} participants in the category: share hidden' end
+    case
+        when combined.n_participants < {{ var('min_firms_shown', 5) }}
+            then 'fewer than {{ var("min_firms_shown", 5) }} participants in the category: share hidden'
+    end
         as suppression_reason
 from combined
 inner join known on combined.program = known.program and combined.dimension = known.dimension

@@ -16,26 +16,54 @@ with outcomes as (
 ),
 
 participating as (
-    select program, cohort_year as indicator_year, coalesce(leader_gender, 'okänd') as leader_gender, count(*) as n
+    select
+        program,
+        cohort_year as indicator_year,
+        coalesce(leader_gender, 'okänd') as leader_gender,
+        count(*) as n
     from {{ ref('fct_cohort_membership') }}
     group by all
     union all
-    select program, cohort_year as indicator_year, 'totalt' as leader_gender, count(*) as n
+    select
+        program,
+        cohort_year as indicator_year,
+        'totalt' as leader_gender,
+        count(*) as n
     from {{ ref('fct_cohort_membership') }}
     group by all
 ),
 
 long as (
-    select program, indicator_year, leader_gender, 'Antal deltagande företag' as indicator, n as outcome
+    select
+        program,
+        indicator_year,
+        leader_gender,
+        'Antal deltagande företag' as indicator,
+        n as outcome
     from participating
     union all
-    select program, indicator_year, leader_gender, 'Antal företag som går in på en exportmarknad', n_with_new_market
+    select
+        program,
+        indicator_year,
+        leader_gender,
+        'Antal företag som går in på en exportmarknad' as indicator,
+        n_with_new_market as outcome
     from outcomes
     union all
-    select program, indicator_year, leader_gender, 'Antal företag som växer på befintlig marknad', n_growing_on_existing_market
+    select
+        program,
+        indicator_year,
+        leader_gender,
+        'Antal företag som växer på befintlig marknad' as indicator,
+        n_growing_on_existing_market as outcome
     from outcomes
     union all
-    select program, indicator_year, leader_gender, 'Antal företag som ökar sin exportomsättning', n_increased_export
+    select
+        program,
+        indicator_year,
+        leader_gender,
+        'Antal företag som ökar sin exportomsättning' as indicator,
+        n_increased_export as outcome
     from outcomes
 ),
 
@@ -79,6 +107,7 @@ select
     round(100.0 * coalesce(wide.outcome_total, 0) / nullif(targets.target_total, 0), 1) as share_of_target_met_pct
 from wide
 full outer join targets
-    on wide.program = targets.program
-    and wide.indicator_year = targets.target_year
-    and wide.indicator = targets.indicator
+    on
+        wide.program = targets.program
+        and wide.indicator_year = targets.target_year
+        and wide.indicator = targets.indicator
