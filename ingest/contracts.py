@@ -29,6 +29,14 @@ class Column:
     kind: Kind
     required: bool  # the header must be present
     nullable: bool = True  # an empty value is allowed
+    # A code of this many digits: Excel keeps it as a number when typed in a cell, and drops
+    # its leading zeros ("01110" becomes 1110), so a number cell is padded back to it.
+    digits: int | None = None
+
+    @property
+    def number_cell_digits(self) -> int | None:
+        """The width to pad a number cell of this column to (organisation numbers: 10)."""
+        return 10 if self.kind is Kind.ORGNR else self.digits
 
     def matches(self, header: str) -> bool:
         return normalise_header(header) in {normalise_header(h) for h in self.headers}
@@ -71,8 +79,8 @@ BISNODE = Source(
         Column("net_turnover_tkr", ("Nettoomsättning (tkr)",), Kind.NUMBER, True),
         Column("export_turnover_tkr", ("Exportomsättning (tkr)",), Kind.NUMBER, False),
         Column("employees", ("Antal anställda",), Kind.NUMBER, True),
-        Column("municipality_code", ("Kommunkod",), Kind.CODE, True, nullable=False),
-        Column("sni_code", ("SNI-kod", "sni kod"), Kind.CODE, True, nullable=False),
+        Column("municipality_code", ("Kommunkod",), Kind.CODE, True, nullable=False, digits=4),
+        Column("sni_code", ("SNI-kod", "sni kod"), Kind.CODE, True, nullable=False, digits=5),
         Column("registration_date", ("Registreringsdatum",), Kind.DATE, True, nullable=False),
         Column("legal_form", ("Bolagsform",), Kind.CODE, False),
     ),
@@ -81,7 +89,7 @@ BISNODE = Source(
 BASELINES = Source(
     "baselines",
     (
-        Column("municipality_code", ("kommunkod",), Kind.CODE, True, nullable=False),
+        Column("municipality_code", ("kommunkod",), Kind.CODE, True, nullable=False, digits=4),
         Column("year", ("ar", "år"), Kind.YEAR, True, nullable=False),
         Column("dimension", ("dimension",), Kind.TEXT, True, nullable=False),
         Column("category", ("kategori",), Kind.TEXT, True, nullable=False),

@@ -20,6 +20,7 @@ import csv
 import io
 import math
 import mmap
+import numbers
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -396,7 +397,8 @@ def _read_excel(con: duckdb.DuckDBPyConnection, path: Path, source: Source, tabl
     import pandas as pd
 
     try:
-        sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=str)
+        # Cells as Excel holds them (text, number, date), so a number cell can be told from text.
+        sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=object)
     except Exception as exc:  # openpyxl raises many kinds for a corrupt workbook
         raise FileRejected(path, f"the workbook cannot be opened ({exc}); save it again as .xlsx") from exc
     failure = None
@@ -410,7 +412,9 @@ def _read_excel(con: duckdb.DuckDBPyConnection, path: Path, source: Source, tabl
             continue
         header_rows = 1 + _merge_second_header_row(rows, header_index, mapping, unknown, source)
         data = frame.iloc[header_index + header_rows :]
-        out = pd.DataFrame({col: data.iloc[:, i].map(_excel_text) for col, i in mapping.items()})
+        digits = {c.name: c.number_cell_digits for c in source.columns}
+        out = pd.DataFrame({col: data.iloc[:, i].map(lambda v, d=digits[col]: _excel_text(v, d))
+                            for col, i in mapping.items()})
         out["_line"] = data.index + 1  # pandas row 0 is Excel row 1
         out = out.dropna(how="all", subset=list(mapping))
         out = out.astype({c: "object" for c in mapping})
@@ -454,11 +458,18 @@ def _merge_second_header_row(rows: list[list[str]], header_index: int, mapping: 
     return True
 
 
-def _excel_text(value: object) -> str | None:
+def _excel_text(value: object, digits: int | None = None) -> str | None:
+    """A cell's value as the text a CSV would carry.
+
+    A number cell holds 2019, not "2019.0", and cannot hold leading zeros: a code of
+    ``digits`` digits (an SNI code 01110, a personal number 0012311234) typed as a number
+    lost them, so they are put back.
+    """
     if value is None:
         return None
-    text = str(value).strip()
-    # Excel stores whole numbers as floats; "2019.0" is the year 2019.
-    if text.endswith(".0") and text[:-2].lstrip("-").isdigit():
-        text = text[:-2]
-    return text or None
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        text = str(value)
+        return text.zfill(digits) if digits and text.isdigit() and len(text) < digits else text
+    return str(value).strip() or None

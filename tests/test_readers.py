@@ -78,6 +78,32 @@ def test_excel_participant_list_with_title_row(tmp_path):
     assert rows == [("5566778899", "Gå globalt", 2018, 3), ("5566778899", "Exportboost", 2019, 4)]
 
 
+def test_excel_number_cells_keep_their_leading_zeros_and_dates_their_day(tmp_path):
+    """Typed into Excel as numbers, a personal number 0012311234 becomes 12311234 and SNI 01110
+    becomes 1110; both are padded back. A number-typed year or turnover is read as typed."""
+    from datetime import datetime
+
+    from openpyxl import Workbook
+    from stdnum import luhn
+
+    personal = "001231123" + luhn.calc_check_digit("001231123")
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(BISNODE_HEADER.split(";"))
+    sheet.append([int(personal), "Enskild firma", 2019, 1234.5, None, 3, 1480, 1110, datetime(2001, 5, 2), "EF"])
+    sheet.append([VALID, "Bolaget AB", 2019.0, 20, 0, 1.5, "1480", "01110", "2001-05-02", "AB"])
+    (tmp_path / "bisnode").mkdir()
+    workbook.save(tmp_path / "bisnode" / "b.xlsx")
+    con, results = load(tmp_path)
+    assert results[0].outcome == "loaded", results[0].message
+    rows = con.execute(
+        "SELECT org_nr, is_sole_trader, fiscal_year, net_turnover_tkr, employees, municipality_code, sni_code, "
+        "registration_date FROM raw.bisnode ORDER BY _line").fetchall()
+    day = datetime(2001, 5, 2).date()
+    assert rows == [(personal, True, 2019, 1234.5, 3.0, "1480", "01110", day),
+                    ("5566778899", False, 2019, 20.0, 1.5, "1480", "01110", day)]
+
+
 def test_missing_required_column_rejects_the_file_naming_the_column(tmp_path):
     path = write(tmp_path / "participants" / "p.csv", f"Organisationsnummer;Program\n{VALID};Gå globalt\n")
     with pytest.raises(FileRejected) as caught:
