@@ -46,6 +46,9 @@ class Column:
 class Source:
     name: str  # landing subfolder and raw table name
     columns: tuple[Column, ...]
+    # What stays empty while the source has no usable rows; None when nothing can be built
+    # without it (the night then stops before the models).
+    feeds: str | None = None
 
     @property
     def required(self) -> tuple[Column, ...]:
@@ -95,6 +98,7 @@ BASELINES = Source(
         Column("category", ("kategori",), Kind.TEXT, True, nullable=False),
         Column("firm_count", ("antal_foretag", "antal_företag"), Kind.INTEGER, True, nullable=False),
     ),
+    feeds="the county's shares in rpt_representativity and the Bisnode coverage check",
 )
 
 MARKETS = Source(
@@ -105,6 +109,7 @@ MARKETS = Source(
         Column("country_code", ("land",), Kind.CODE, True, nullable=False),
         Column("export_value_tkr", ("exportvarde_tkr", "exportvärde_tkr"), Kind.NUMBER, False),
     ),
+    feeds="the new markets and the growth on existing markets (rpt_export_outcomes, the indicators)",
 )
 
 TARGETS = Source(
@@ -117,6 +122,7 @@ TARGETS = Source(
         Column("target_men", ("mal_man", "mål_män"), Kind.INTEGER, True),
         Column("target_total", ("mal_totalt", "mål_totalt"), Kind.INTEGER, True, nullable=False),
     ),
+    feeds="the targets and shares of target met in rpt_tillvaxtverket_indicators",
 )
 
 SOURCES: dict[str, Source] = {s.name: s for s in (PARTICIPANTS, BISNODE, BASELINES, MARKETS, TARGETS)}

@@ -234,6 +234,9 @@ def failure_paragraph(result) -> str:
     error = event.step_failure_data.error
     cause = error.cause.message.strip() if error and error.cause else ""
     message = (error.message.strip() if error else "unknown error") + (f" Caused by: {cause}" if cause else "")
+    # A blocking check that failed says why in its description.
+    message += "".join(f" {check.description}" for check in result.get_asset_check_evaluations()
+                       if not check.passed and check.severity.value == "ERROR" and check.description)
     message = re.sub(r"\x1b\[[0-9;]*m", "", message)
     return (
         f"The nightly run failed at step '{event.step_key}': {message} "

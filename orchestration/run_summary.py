@@ -4,6 +4,7 @@ from pathlib import Path
 
 import duckdb
 
+from ingest.contracts import SOURCES
 from ingest.load import OUTCOME_REJECTED
 from warehouse.publish import identifiers_file, published_file
 from warehouse.cohort_report import REPORT_NAME
@@ -34,6 +35,8 @@ def print_summary(run_id: str, warehouse: Path, report_page: Path | None) -> boo
             "SELECT path, message FROM audit.loads WHERE outcome = ? AND load_id = ? ORDER BY path",
             [OUTCOME_REJECTED, run_id],
         ).fetchall()
+        sources_with_rows = {s for (s,) in con.execute(
+            "SELECT source FROM audit.loads GROUP BY source HAVING sum(rows_loaded) > 0").fetchall()}
         warnings = con.execute(
             "SELECT message FROM marts.rpt_data_quality_warnings WHERE is_warning ORDER BY check_name, subject"
         ).fetchall()
@@ -48,6 +51,10 @@ def print_summary(run_id: str, warehouse: Path, report_page: Path | None) -> boo
         print(loads.to_string(index=False))
     for path, message in rejected:
         print(f"REJECTED {path}: {message}")
+    for source in SOURCES.values():
+        if source.name not in sources_with_rows:
+            print(f"NO DATA from {source.name}: no file in landing/{source.name}/ has loaded yet, "
+                  f"so {source.feeds} stay empty.")
     if warnings:
         print(f"\nData-quality warnings ({len(warnings)}; all in marts.rpt_data_quality_warnings):")
         for (message,) in warnings[:MAX_WARNINGS_SHOWN]:

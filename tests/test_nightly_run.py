@@ -205,6 +205,34 @@ def test_failed_run_leaves_the_published_warehouse_untouched(nightly_run, capsys
         assert con.execute("SELECT count(*) FROM marts.rpt_cohort_summary").fetchone()[0] > 0
 
 
+def test_sources_without_data_leave_their_figures_empty_and_the_rest_is_published(small_region, tmp_path, capsys):
+    """No baselines, markets or targets yet: the night still publishes, and says what stays empty."""
+    landing = tmp_path / "landing"
+    shutil.copytree(small_region, landing, ignore=shutil.ignore_patterns("baselines", "markets", "targets", "archive"))
+    capsys.readouterr()
+    assert run_cli("run", "--landing", str(landing), "--warehouse", str(tmp_path / "warehouse")) == 0
+    out = capsys.readouterr().out
+    for source in ("baselines", "markets", "targets"):
+        assert f"NO DATA from {source}: no file in landing/{source}/" in out
+    assert "NO DATA from bisnode" not in out and "NO DATA from participants" not in out
+    with duckdb.connect(str(published({"warehouse": tmp_path / "warehouse"})), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM marts.rpt_cohort_summary WHERE turnover_change_pct IS NOT NULL"
+                           ).fetchone()[0] > 0
+        assert con.execute("SELECT count(*) FROM marts.rpt_cohort_effects").fetchone()[0] > 0
+        assert con.execute("SELECT count(*) FROM marts.rpt_representativity WHERE county_share_pct IS NOT NULL"
+                           ).fetchone()[0] == 0
+
+
+def test_a_night_without_bisnode_data_stops_and_says_what_to_deliver(small_region, tmp_path, capsys):
+    landing = tmp_path / "landing"
+    shutil.copytree(small_region, landing, ignore=shutil.ignore_patterns("bisnode", "archive"))
+    capsys.readouterr()
+    assert run_cli("run", "--landing", str(landing), "--warehouse", str(tmp_path / "warehouse")) == 1
+    message = capsys.readouterr().err
+    assert "raw.bisnode has no usable rows" in message and "Deliver a readable file to landing/bisnode/" in message
+    assert not published({"warehouse": tmp_path / "warehouse"}).exists()
+
+
 def test_missing_landing_folder_is_a_usage_error(tmp_path, capsys):
     assert run_cli("run", "--landing", str(tmp_path / "nope"), "--warehouse", str(tmp_path / "wh")) == 2
     assert "followup sample" in capsys.readouterr().err

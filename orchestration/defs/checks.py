@@ -1,12 +1,13 @@
 """The Great Expectations results of each load, as Dagster asset checks on the source assets.
 
-A source with no usable rows at all is an ERROR and blocks everything downstream. Rejected
-files, quarantined rows and failed expectations are a WARN: the run goes on.
+Participants or Bisnode with no usable rows at all is an ERROR and blocks everything
+downstream: no metric can be built. Any other source with no usable rows yet, rejected files,
+quarantined rows and failed expectations are a WARN: the run goes on.
 """
 
 import dagster as dg
 
-from ingest.contracts import SOURCES
+from ingest.contracts import SOURCES, Source
 from ingest.load import OUTCOME_REJECTED
 from orchestration.defs.ingest_assets import DUCKDB_POOL
 from orchestration.defs.resources import WarehouseResource
@@ -44,12 +45,26 @@ def build_source_check(source_name: str) -> dg.AssetChecksDefinition:
             ),
         }
         if usable == 0:
-            return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.ERROR, metadata=metadata,
-                                       description=f"raw.{source_name} has no usable rows: nothing to build on.")
+            return _no_usable_rows(SOURCES[source_name], metadata)
         clean = not failed and not rejected and not quarantined
         return dg.AssetCheckResult(passed=clean, severity=dg.AssetCheckSeverity.WARN, metadata=metadata)
 
     return _check
+
+
+def _no_usable_rows(source: Source, metadata: dict) -> dg.AssetCheckResult:
+    folder = f"landing/{source.name}/"
+    if source.feeds is None:
+        return dg.AssetCheckResult(
+            passed=False, severity=dg.AssetCheckSeverity.ERROR, metadata=metadata,
+            description=f"raw.{source.name} has no usable rows: no file in {folder} has loaded (audit.loads says "
+            f"why for each), and every metric starts from it. Deliver a readable file to {folder} and run again.",
+        )
+    return dg.AssetCheckResult(
+        passed=False, severity=dg.AssetCheckSeverity.WARN, metadata=metadata,
+        description=f"raw.{source.name} has no usable rows yet, so {source.feeds} stay empty. "
+        f"Deliver a file to {folder} (audit.loads says why any earlier one did not load).",
+    )
 
 
 @dg.definitions
