@@ -9,7 +9,8 @@ import pytest
 
 from ingest.contracts import BISNODE, PARTICIPANTS
 from ingest.load import OUTCOME_QUARANTINED, OUTCOME_REJECTED, LoadSettings, load_source
-from ingest.reader import FileRejected, empty_lines, line_count, read_delivery
+from ingest.reader import FileRejected, read_delivery
+from ingest.record_lines import empty_lines, line_count
 
 VALID = "556677-8899"
 BISNODE_HEADER = "Org.nr;Företagsnamn;Bokslutsår;Nettoomsättning (tkr);Exportomsättning (tkr);Antal anställda;Kommunkod;SNI-kod;Registreringsdatum;Bolagsform"
