@@ -267,11 +267,12 @@ def _write_file(con, source: Source, staged: _StagedFile, sha: str, load_id: str
 
     writing = time.perf_counter()
     names = [n for n, _ in raw_columns(source)]
-    # Unsorted: nothing reads raw by its order (every row carries its _line), and sorting a
-    # national file's rows by line cost 0.35 s.
+    # In the file's order, which the typed table keeps only chunk by chunk. The sort costs
+    # 0.35 s a national file, but without it every model and estimate downstream ran slower:
+    # 25 s more on a national night (dbt 114 -> 130 s, staggered ATT 17 -> 25 s).
     con.execute(
         f"INSERT INTO raw.{source.name} SELECT {', '.join(names)}, ?, _line, ?, ?, ? "
-        f"FROM {table}_typed WHERE len(_errors) = 0",
+        f"FROM {table}_typed WHERE len(_errors) = 0 ORDER BY _line",
         [label, load_id, sha, sequence],
     )
     con.execute(
