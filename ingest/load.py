@@ -269,7 +269,7 @@ def _write_file(con, source: Source, staged: _StagedFile, sha: str, load_id: str
     names = [n for n, _ in raw_columns(source)]
     # In the file's order, which the typed table keeps only chunk by chunk. The sort costs
     # 0.35 s a national file, but without it every model and estimate downstream ran slower:
-    # 25 s more on a national night (dbt 114 -> 130 s, staggered ATT 17 -> 25 s).
+    # a national night took 309-325 s instead of 287 s (bench/RESULTS.md, 2026-11-28).
     con.execute(
         f"INSERT INTO raw.{source.name} SELECT {', '.join(names)}, ?, _line, ?, ?, ? "
         f"FROM {table}_typed WHERE len(_errors) = 0 ORDER BY _line",
