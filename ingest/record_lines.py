@@ -4,7 +4,7 @@ DuckDB's CSV reader numbers records, not lines: it passes over empty lines witho
 sets malformed rows aside, and a quoted value may hold line breaks. The rows it reads keep
 the file's order, so row k's line is first_data_line + k, plus the records before it that
 gave no row, plus the extra lines of quoted line breaks before it. ``record_lines`` finds
-those; ``numbered_rows`` is the SQL that numbers the rows from them.
+those; ``create_numbered_view`` numbers the rows from them.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from pathlib import Path
 
 import duckdb
 
-_CHUNK = 1 << 24
 # A newline followed by another (the line between them is empty).
 _EMPTY_LINE_AFTER = re.compile(rb"\n(?=\r?\n)")
 
@@ -98,8 +97,8 @@ def record_lines(path: Path, encoding: str, delimiter: str, first_data_line: int
     line count says so, and the empty lines are found by a fast search. Otherwise Python's
     csv module walks the records once to see where each starts.
     """
-    empty = empty_lines(path, after=first_data_line - 1)
-    if line_count(path) == first_data_line - 1 + rows + len(malformed) + len(empty):
+    lines, empty = scan_lines(path, after=first_data_line - 1)
+    if lines == first_data_line - 1 + rows + len(malformed) + len(empty):
         return RecordLines(sorted(set(malformed) | set(empty)))
     spans: list[tuple[int, int]] = []
     empty_records: list[int] = []
@@ -116,24 +115,16 @@ def record_lines(path: Path, encoding: str, delimiter: str, first_data_line: int
     return RecordLines(sorted(set(malformed) | set(empty_records)), spans)
 
 
-def line_count(path: Path) -> int:
-    """The number of lines in the file (a last line without a newline counts)."""
-    newlines, last = 0, b"\n"
-    with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            newlines += chunk.count(b"\n")
-            last = chunk[-1:]
-    return newlines + (last != b"\n")
+def scan_lines(path: Path, after: int) -> tuple[int, list[int]]:
+    """The file's number of lines (a last line without a newline counts), and the numbers of
+    the lines after line ``after`` with nothing on them (not even a space).
 
-
-def empty_lines(path: Path, after: int) -> list[int]:
-    """The numbers of the lines after line ``after`` with nothing on them (not even a space).
-
-    DuckDB's CSV reader passes over them without a trace, so the line numbers of the rows
-    after one must count it. The file is searched where it lies (memory-mapped), in one pass.
+    DuckDB's CSV reader passes over empty lines without a trace, so the line numbers of the
+    rows after one must count it. One pass over the file where it lies (memory-mapped).
     """
-    if path.stat().st_size == 0:
-        return []
+    size = path.stat().st_size
+    if size == 0:
+        return 0, []
     numbers: list[int] = []
     with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
         newlines, counted = 0, 0
@@ -142,4 +133,6 @@ def empty_lines(path: Path, after: int) -> list[int]:
             counted = match.start()
             if newlines + 2 > after:
                 numbers.append(newlines + 2)  # the newline at match.start() ends line newlines + 1
-    return numbers
+        newlines += data[counted:].count(b"\n")
+        ends_with_newline = data[size - 1:size] == b"\n"
+    return newlines + (not ends_with_newline), numbers

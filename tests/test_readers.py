@@ -10,7 +10,7 @@ import pytest
 from ingest.contracts import BISNODE, PARTICIPANTS
 from ingest.load import OUTCOME_QUARANTINED, OUTCOME_REJECTED, LoadSettings, load_source
 from ingest.reader import FileRejected, read_delivery
-from ingest.record_lines import empty_lines, line_count
+from ingest.record_lines import scan_lines
 
 VALID = "556677-8899"
 BISNODE_HEADER = "Org.nr;Företagsnamn;Bokslutsår;Nettoomsättning (tkr);Exportomsättning (tkr);Antal anställda;Kommunkod;SNI-kod;Registreringsdatum;Bolagsform"
@@ -203,12 +203,11 @@ def test_rows_after_line_breaks_inside_quotes_keep_their_line_numbers(tmp_path, 
 @pytest.mark.parametrize("text", [
     "h\na\n\nb\n", "h\r\na\r\n\r\n\r\nb\r\n", "h\n\n\n\n", "\n\nh\na\n", "h\na\nb", "h\na\n\n", "h\n \n\nx\n\n\n", "",
 ])
-def test_empty_lines_are_found(tmp_path, text):
+def test_lines_and_empty_lines_are_counted(tmp_path, text):
     path = write(tmp_path / "f.csv", text)
     lines = text.split("\n")[:-1] if text.endswith("\n") else text.split("\n")
     expected = [number for number, line in enumerate(lines, start=1) if line in ("", "\r") and number > 1]
-    assert empty_lines(path, after=1) == expected
-    assert line_count(path) == len(text.splitlines())
+    assert scan_lines(path, after=1) == (len(text.splitlines()), expected)
 
 
 def test_sole_trader_numbers_are_loaded_and_flagged(tmp_path):
