@@ -37,10 +37,16 @@ def read_any(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, sep=sep, dtype=str, encoding=encoding, keep_default_na=False)
 
 
-def memberships(landing: Path) -> pd.DataFrame:
+def _participant_rows(landing: Path) -> pd.DataFrame:
+    """Every delivered participant row, with its normalised number (``org``) and ``cohort_year``."""
     parts = pd.concat([read_any(p) for p in sorted((landing / "participants").iterdir())], ignore_index=True)
     parts["org"] = parts["Organisationsnummer"].map(_org)
     parts["cohort_year"] = parts["Kohort"].astype(int)
+    return parts
+
+
+def memberships(landing: Path) -> pd.DataFrame:
+    parts = _participant_rows(landing)
     return parts.rename(columns={"Program": "program"})[["org", "program", "cohort_year"]].drop_duplicates()
 
 
@@ -152,9 +158,7 @@ def supported_enterprises(landing: Path) -> pd.DataFrame:
     The size is the firm's employees in the year, else the year before. (The sample states one
     gender per firm; which statement wins when they differ is a dbt unit test.)
     """
-    parts = pd.concat([read_any(p) for p in sorted((landing / "participants").iterdir())], ignore_index=True)
-    parts["org"] = parts["Organisationsnummer"].map(_org)
-    parts["year"] = parts["Kohort"].astype(int)
+    parts = _participant_rows(landing).rename(columns={"cohort_year": "year"})
     parts["gender"] = parts["ledning_kon"].fillna("").str.strip().str.lower()
     firms = parts.groupby(["year", "org"])["gender"].agg(lambda g: next((x for x in g if x), "okänd")).reset_index()
     employees = firm_years(landing).set_index(["org", "year"])["employees"]
