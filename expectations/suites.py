@@ -55,9 +55,60 @@ def _seed_column(name: str, column: str) -> list[str]:
         return [row[column] for row in csv.DictReader(fh)]
 
 
+# The counties a warehouse covers: its Bisnode population, the control pool and the SCB
+# baselines come from their municipalities. Västra Götaland by default (domain.md); a national
+# agency covers every county, and each participant is matched within its own county.
+DEFAULT_COUNTIES = ("14",)
+ALL_COUNTIES = "all"
+
+
 @cache
-def municipality_codes() -> tuple[str, ...]:
-    return tuple(_seed_column("municipalities", "municipality_code"))
+def _municipalities() -> tuple[dict[str, str], ...]:
+    with (SEEDS_DIR / "municipalities.csv").open(encoding="utf-8") as fh:
+        return tuple(csv.DictReader(fh))
+
+
+def county_names() -> dict[str, str]:
+    """County code -> name, in code order."""
+    return {row["county_code"]: row["county_name"] for row in _municipalities()}
+
+
+def parse_counties(text: str) -> tuple[str, ...]:
+    """The counties named by a setting such as ``14``, ``12,14`` or ``all``.
+
+    Raises ValueError naming what is not a county code, with the codes there are.
+    """
+    known = county_names()
+    if text.strip().casefold() == ALL_COUNTIES:
+        return tuple(known)
+    codes = [code.strip().zfill(2) for code in text.split(",") if code.strip()]
+    unknown = [code for code in codes if code not in known]
+    if not codes or unknown:
+        raise ValueError(
+            f"{text!r} does not name the counties to cover: {', '.join(unknown) or 'no code given'} "
+            f"is not a county code. Give two-digit county codes separated by commas, or '{ALL_COUNTIES}'; "
+            f"the codes are {', '.join(f'{c} ({n})' for c, n in known.items())}"
+        )
+    return tuple(sorted(set(codes)))
+
+
+def municipality_codes(counties: tuple[str, ...] = DEFAULT_COUNTIES) -> tuple[str, ...]:
+    return tuple(row["municipality_code"] for row in _municipalities() if row["county_code"] in counties)
+
+
+def _municipality_rule(counties: tuple[str, ...]) -> Rule:
+    names = county_names()
+    codes = municipality_codes(counties)
+    if len(counties) == len(names):
+        covered, remedy = f"Sweden's {len(codes)} municipality codes", ""
+    else:
+        covered = f"the {len(codes)} municipality codes of " + ", ".join(f"{names[c]} ({c})" for c in counties)
+        remedy = (", or, if the warehouse is to cover that municipality's county too, add the county's code "
+                  "to FOLLOWUP_COUNTIES")
+    return Rule(
+        "ExpectColumnValuesToBeInSet", {"column": "municipality_code", "value_set": list(codes)}, ERROR,
+        f"is not one of {covered}; correct the code{remedy}",
+    )
 
 
 @cache
@@ -99,13 +150,10 @@ def _unique(source: str) -> Rule:
     )
 
 
-def suite_rules(source: str, today: date | None = None) -> list[Rule]:
+def suite_rules(source: str, today: date | None = None, counties: tuple[str, ...] = DEFAULT_COUNTIES) -> list[Rule]:
     """The rules of ``source``'s suite (parsing and required values are checked before these)."""
     this_year = (today or date.today()).year
-    municipality = Rule(
-        "ExpectColumnValuesToBeInSet", {"column": "municipality_code", "value_set": list(municipality_codes())}, ERROR,
-        "is not one of the 49 municipality codes of Västra Götaland (1401-1499); correct the code",
-    )
+    municipality = _municipality_rule(counties)
     rules = {
         "participants": [
             _year("cohort_year", this_year),
@@ -163,13 +211,13 @@ def suite_rules(source: str, today: date | None = None) -> list[Rule]:
     return rules[source]
 
 
-def build_suite(source: str, today: date | None = None):
+def build_suite(source: str, today: date | None = None, counties: tuple[str, ...] = DEFAULT_COUNTIES):
     """The GX ExpectationSuite of ``source`` (GX is imported here: it takes seconds to load)."""
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
     expectations = [
         getattr(gxe, rule.expectation)(**rule.kwargs, meta={"severity": rule.severity, "advice": rule.advice})
-        for rule in suite_rules(source, today)
+        for rule in suite_rules(source, today, counties)
     ]
     return gx.ExpectationSuite(name=f"{source}_delivery", expectations=expectations)

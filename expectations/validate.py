@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
-from expectations.suites import ERROR, Rule, build_suite, suite_rules
+from expectations.suites import DEFAULT_COUNTIES, ERROR, Rule, build_suite, suite_rules
 
 # Derived columns some rules look at, computed in DuckDB before the values reach GX.
 _DERIVED = {"bisnode": {"registration_year": "year(registration_date)"}}
@@ -35,15 +35,17 @@ class RuleResult:
         return self.unexpected_count == 0
 
 
-def validate_table(con: duckdb.DuckDBPyConnection, source: str, table: str, columns: list[str]) -> list[RuleResult]:
-    """Validate the rows of ``table`` (typed columns and ``_line``) against ``source``'s suite."""
-    rules = suite_rules(source)
+def validate_table(con: duckdb.DuckDBPyConnection, source: str, table: str, columns: list[str],
+                   counties: tuple[str, ...] = DEFAULT_COUNTIES) -> list[RuleResult]:
+    """Validate the rows of ``table`` (typed columns and ``_line``) against ``source``'s suite
+    for a warehouse that covers ``counties``."""
+    rules = suite_rules(source, counties=counties)
     results = [RuleResult(rule) for rule in rules]
     total = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     if total == 0:
         return results
     expressions = {**{c: c for c in columns}, **_DERIVED.get(source, {})}
-    validator = _Validator(source)
+    validator = _Validator(source, counties)
     value_rules: list[int] = []
     for index, rule in enumerate(rules):
         results[index].element_count = total
@@ -58,8 +60,9 @@ def validate_table(con: duckdb.DuckDBPyConnection, source: str, table: str, colu
 class _Validator:
     """One GX suite, validated against small pandas frames (GX is imported only when needed)."""
 
-    def __init__(self, source: str):
+    def __init__(self, source: str, counties: tuple[str, ...]):
         self.source = source
+        self.counties = counties
         self._batch_definition = None
         self._suite = None
 
@@ -78,7 +81,7 @@ class _Validator:
                 .add_dataframe_asset(self.source)
                 .add_batch_definition_whole_dataframe("delivery")
             )
-            self._suite = build_suite(self.source)
+            self._suite = build_suite(self.source, counties=self.counties)
         suite = gx.ExpectationSuite(
             name=f"{self._suite.name}_part", expectations=[self._suite.expectations[i] for i in indices]
         )

@@ -29,7 +29,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from expectations.suites import NATURAL_KEYS
+from expectations.suites import DEFAULT_COUNTIES, NATURAL_KEYS
 from expectations.validate import failing_rows, validate_table
 from ingest.contracts import Kind, Source
 from ingest.orgnr import LUHN_PROBLEM, ORGNR_SQL_MACROS, hmac_pads
@@ -85,6 +85,8 @@ class LoadSettings:
     keep_copies: bool = True
     # Where those copies go when the landing folder cannot be written (a read-only share).
     fallback_copies_dir: Path | None = None
+    # The counties whose municipality codes Bisnode and SCB rows may carry.
+    counties: tuple[str, ...] = DEFAULT_COUNTIES
 
 
 @dataclass(frozen=True)
@@ -233,7 +235,7 @@ def _stage_file(con, source: Source, path: Path, load_id: str, secret: bytes, in
     names = [n for n, _ in raw_columns(source)]
     # Validation reads the rows clean so far; the rule failures it finds are added to _errors after.
     con.execute(f"CREATE OR REPLACE TEMP VIEW {table}_clean AS SELECT * FROM {table}_typed WHERE len(_errors) = 0")
-    staged.validation = validate_table(con, source.name, f"{table}_clean", names)
+    staged.validation = validate_table(con, source.name, f"{table}_clean", names, settings.counties)
     failures = failing_rows(staged.validation)
     failures["column_name"] = [_delivered_header(c, delivery.headers) for c in failures["column_name"]]
     _flag_rule_failures(con, table, label, failures)

@@ -106,7 +106,8 @@ def sni_section(code: str) -> str:
 
 
 def _municipalities() -> pd.DataFrame:
-    return pd.read_csv(SEEDS_DIR / "municipalities.csv", dtype={"municipality_code": str})
+    """Västra Götaland's municipalities, with the population that spreads the firms over them."""
+    return pd.read_csv(Path(__file__).with_name("sample_municipal_population.csv"), dtype={"municipality_code": str})
 
 
 class Region:

@@ -193,6 +193,14 @@ def run_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    from expectations.suites import DEFAULT_COUNTIES, parse_counties
+    from orchestration.defs.resources import COUNTIES_ENV
+
+    try:
+        parse_counties(os.environ.get(COUNTIES_ENV, ",".join(DEFAULT_COUNTIES)))
+    except ValueError as error:
+        print(f"error: {COUNTIES_ENV}={error}", file=sys.stderr)
+        return EXIT_USAGE
     prepare_environment(args.landing, args.warehouse)
     result = execute_nightly(rebuild=args.rebuild)
     if not result.success:

@@ -167,7 +167,8 @@ def independent_indexed_outcomes(landing: Path) -> pd.DataFrame:
     base["treated"] = pd.MultiIndex.from_frame(base[["org", "cohort_key"]]).isin(treated)
     base = base[base["treated"] | ~base["org"].isin(participants)]
     attributes = latest.loc[base["org"]]
-    base["stratum"] = (attributes["section"].to_numpy() + "|" + _scb_size_class(base["employees"]).to_numpy() + "|"
+    base["stratum"] = (base["Kommunkod"].str[:2] + "|" + attributes["section"].to_numpy() + "|"
+                       + _scb_size_class(base["employees"]).to_numpy() + "|"
                        + _age_band(base["year"] - attributes["registration_year"].to_numpy()).to_numpy() + "|"
                        + _turnover_band(base["turnover"]).to_numpy())
 

@@ -44,3 +44,8 @@
 {% macro suppressed(value, n_firms) -%}
     case when {{ n_firms }} >= {{ var('min_firms_shown', 5) }} then {{ value }} end
 {%- endmacro %}
+
+{#- A municipality's county (län): SCB's municipality code begins with the county code. -#}
+{% macro county_code(municipality_code) -%}
+    left({{ municipality_code }}, 2)
+{%- endmacro %}

@@ -26,6 +26,7 @@ def build_source_asset(source: Source) -> dg.AssetsDefinition:
                 LoadSettings(
                     max_quarantine_share=warehouse.max_quarantine_share,
                     fallback_copies_dir=warehouse.warehouse_path / "landing_copies",
+                    counties=warehouse.covered_counties,
                 ),
             )
         for result in results:

@@ -15,6 +15,7 @@ import duckdb
 from dagster_dbt import DbtCliResource
 from dagster_dbt.compat import DBT_PYTHON_VERSION
 
+from expectations.suites import DEFAULT_COUNTIES, parse_counties
 from orchestration.defs.project import DBT_EXECUTABLE, dbt_project
 from warehouse.publish import PUBLISHED_NAME, identifiers_file, published_file
 
@@ -22,6 +23,8 @@ WAREHOUSE_ENV = "FOLLOWUP_WAREHOUSE_DIR"
 LANDING_ENV = "FOLLOWUP_LANDING_DIR"
 PSEUDONYM_KEY_ENV = "FOLLOWUP_PSEUDONYM_KEY"
 MAX_QUARANTINE_SHARE_ENV = "FOLLOWUP_MAX_QUARANTINE_SHARE"
+# The counties the warehouse covers: "14" (Västra Götaland, the default), "12,14" or "all".
+COUNTIES_ENV = "FOLLOWUP_COUNTIES"
 # Read by profiles.yml too, so dbt's DuckDB and the steps' DuckDB get the same limit.
 MEMORY_LIMIT_ENV = "FOLLOWUP_DUCKDB_MEMORY_LIMIT"
 # Two processes hold DuckDB memory during a night (the steps' and dbt's), so each gets 3 GB:
@@ -39,6 +42,13 @@ class WarehouseResource(dg.ConfigurableResource):
     duckdb_threads: int = 2
     # A delivered file with a larger share of bad rows is rejected whole.
     max_quarantine_share: float = 0.5
+    # County codes (or "all") whose municipalities Bisnode and SCB rows may have (suites.py).
+    # Unset: FOLLOWUP_COUNTIES as the run finds it, else Västra Götaland.
+    counties: str | None = None
+
+    @property
+    def covered_counties(self) -> tuple[str, ...]:
+        return parse_counties(self.counties or os.environ.get(COUNTIES_ENV) or ",".join(DEFAULT_COUNTIES))
 
     @property
     def landing_path(self) -> Path:

@@ -110,7 +110,11 @@ def representativity_figure(representativity: pd.DataFrame, dimension: str, base
     if visible.empty:
         return Figure(name, heading, None, hidden)
     order = {"storleksklass": SIZE_CLASSES, "alder": AGE_BANDS}.get(dimension)
-    labels = [c for c in order if c in set(visible["label"])] if order else sorted(visible["label"])
+    if order:  # the classes in their natural order, county by county
+        rank = visible["category"].map({category: i for i, category in enumerate(order)})
+        labels = list(visible.assign(rank=rank).sort_values(["county_code", "rank"])["label"].drop_duplicates())
+    else:
+        labels = sorted(visible["label"])
     data = pd.concat([
         visible.assign(population=POPULATIONS[0], share_pct=visible["participant_share_pct"]),
         visible.assign(population=POPULATIONS[1], share_pct=visible["county_share_pct"]),
@@ -123,7 +127,7 @@ def representativity_figure(representativity: pd.DataFrame, dimension: str, base
                         legend=alt.Legend(title=None, orient="top")),
         tooltip=["label:N", "population:N", "share_pct:Q", "n_participants:Q", "difference_pp:Q"],
     ).properties(width=480, height=alt.Step(11))
-    n = int(rows["n_participants_with_category"].max())
+    n = int(rows.groupby("county_code")["n_participants_with_category"].max().sum())
     years = f", placed in the base year of their first cohort ({_years(*base_years)})" if base_years else ""
     subtitle = [
         f"n = {n} participants (all programs){years}.",

@@ -40,19 +40,22 @@ FROM marts.rpt_cohort_indexed_outcomes
 ORDER BY cohort_key <> '{ALL_COHORTS}', program, cohort_year, outcome, comparison_group, event_time
 """
 
+# A warehouse covering several counties compares each county's participants with their own
+# county: outside the municipality chart, each bar then names its county.
 REPRESENTATIVITY = """
-SELECT r.dimension, r.category,
+SELECT r.dimension, r.category, r.county_code,
        CASE r.dimension
            WHEN 'kommun' THEN coalesce(r.municipality_name, r.category)
            WHEN 'sni_avdelning' THEN r.category || ' ' || coalesce(s.section_name, '')
            ELSE r.category
-       END AS label,
+       END || CASE WHEN r.dimension <> 'kommun' AND count(DISTINCT r.county_code) OVER () > 1
+                   THEN ' (' || r.county_name || ')' ELSE '' END AS label,
        r.n_participants, r.n_participants_with_category, r.participant_share_pct, r.county_share_pct,
        r.difference_pp, r.is_suppressed, r.suppression_reason
 FROM marts.rpt_representativity AS r
 LEFT JOIN reference.sni2007_sections AS s ON r.dimension = 'sni_avdelning' AND r.category = s.sni_section
 WHERE r.program = ?
-ORDER BY r.dimension, r.category
+ORDER BY r.dimension, r.county_code, r.category
 """
 
 # Where each cohort stands now: its latest follow-up year against its base year.

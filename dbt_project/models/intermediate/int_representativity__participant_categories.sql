@@ -1,5 +1,8 @@
 -- Each participant's category in every representativity dimension, taken in the base year
--- of its first cohort: per program, and once more for all programs together.
+-- of its first cohort: per program, and once more for all programs together. Each
+-- participant is compared with its own county: that of its seat in the base year (else its
+-- latest). One the data cannot place (not in Bisnode) belongs to the population's county when
+-- the warehouse covers one county, and to no county's comparison when it covers several.
 with first_cohorts as (
     select
         firm_key,
@@ -16,12 +19,23 @@ with first_cohorts as (
     group by firm_key
 ),
 
+only_county as (
+    select any_value({{ county_code('municipality_code') }}) as county_code
+    from {{ ref('dim_firm') }}
+    where municipality_code is not null
+    having count(distinct {{ county_code('municipality_code') }}) = 1
+),
+
 attributes as (
     select
         first_cohorts.program,
         first_cohorts.firm_key,
         first_cohorts.cohort_year - 1 as base_year,
         coalesce(base.municipality_code, firms.municipality_code) as municipality_code,
+        coalesce(
+            {{ county_code('coalesce(base.municipality_code, firms.municipality_code)') }},
+            (select only_county.county_code from only_county)
+        ) as county_code,
         firms.sni_section,
         {{ scb_size_class('base.employees') }} as size_class,
         {{ age_band('first_cohorts.cohort_year - 1 - firms.registration_year') }} as age_band
@@ -34,6 +48,7 @@ attributes as (
 select
     program,
     firm_key,
+    county_code,
     base_year,
     'kommun' as dimension,
     municipality_code as category
@@ -42,6 +57,7 @@ union all
 select
     program,
     firm_key,
+    county_code,
     base_year,
     'sni_avdelning' as dimension,
     sni_section as category
@@ -50,6 +66,7 @@ union all
 select
     program,
     firm_key,
+    county_code,
     base_year,
     'storleksklass' as dimension,
     size_class as category
@@ -58,6 +75,7 @@ union all
 select
     program,
     firm_key,
+    county_code,
     base_year,
     'alder' as dimension,
     age_band as category

@@ -23,6 +23,8 @@ select
     keys.firm_key,
     attributes.municipality_code,
     municipalities.municipality_name,
+    municipalities.county_code,
+    municipalities.county_name,
     attributes.sni_code,
     sections.sni_section,
     year(attributes.registration_date) as registration_year,

@@ -1,9 +1,9 @@
--- Are the participants like the county's firms? Per program (and 'Samtliga program'), per
--- dimension (kommun, sni_avdelning, storleksklass, alder) and category: the participants'
--- share against the share among the county's active firms with 0-249 employees (SCB), in
--- percentage points, with the same share from the Bisnode population as a cross-check.
--- Participants are placed in the base year of their first cohort; the county shares are
--- weighted over those base years in the same proportions.
+-- Are the participants like the county's firms? Per program (and 'Samtliga program'), county,
+-- dimension (kommun, sni_avdelning, storleksklass, alder) and category: the share among the
+-- participants of the county against the share among the county's active firms with 0-249
+-- employees (SCB), in percentage points, with the same share from the Bisnode population as a
+-- cross-check. Participants are placed in the base year of their first cohort; the county
+-- shares are weighted over those base years in the same proportions.
 with participants as (
     select * from {{ ref('int_representativity__participant_categories') }}
 ),
@@ -11,40 +11,47 @@ with participants as (
 known as (
     select
         program,
+        county_code,
         dimension,
         count(*) as n_known,
         count(*) filter (where category is null) as n_unknown
     from participants
-    group by program, dimension
+    where county_code is not null
+    group by program, county_code, dimension
 ),
 
 participant_counts as (
     select
         program,
+        county_code,
         dimension,
         category,
         count(*) as n_participants
     from participants
-    where category is not null
-    group by program, dimension, category
+    where category is not null and county_code is not null
+    group by program, county_code, dimension, category
 ),
 
 base_year_weights as (
     select
         program,
+        county_code,
         dimension,
         base_year,
         -- Exact decimals keep the weighted shares independent of the order of a parallel scan.
-        cast(count(*) / sum(count(*)) over (partition by program, dimension) as decimal(18, 12)) as weight
+        cast(
+            count(*) / sum(count(*)) over (partition by program, county_code, dimension) as decimal(18, 12)
+        ) as weight
     from participants
-    where category is not null
-    group by program, dimension, base_year
+    where category is not null and county_code is not null
+    group by program, county_code, dimension, base_year
 ),
 
 scb as (
     -- The kommun dimension counts every firm of the municipality (summed over size classes).
     select
         baseline_year as year,
+        {{ county_code('municipality_code') }} as county_code,
         case when dimension = 'storleksklass' then 'kommun' end as dimension,
         municipality_code as category,
         sum(firm_count) as firms
@@ -54,6 +61,7 @@ scb as (
     union all
     select
         baseline_year as year,
+        {{ county_code('municipality_code') }} as county_code,
         dimension,
         category,
         sum(firm_count) as firms
@@ -64,6 +72,7 @@ scb as (
 bisnode_population as (
     select
         firm_years.fiscal_year as year,
+        {{ county_code('firm_years.municipality_code') }} as county_code,
         firm_years.municipality_code,
         firms.sni_section,
         {{ scb_size_class('firm_years.employees') }} as size_class,
@@ -81,6 +90,7 @@ bisnode_population as (
 bisnode as (
     select
         year,
+        county_code,
         dimension,
         category,
         count(*) as firms
@@ -100,19 +110,21 @@ county_shares as (
     select
         'scb' as population,
         year,
+        county_code,
         dimension,
         category,
         firms,
-        cast(firms / sum(firms) over (partition by year, dimension) as decimal(18, 12)) as share
+        cast(firms / sum(firms) over (partition by county_code, year, dimension) as decimal(18, 12)) as share
     from scb
     union all
     select
         'bisnode' as population,
         year,
+        county_code,
         dimension,
         category,
         firms,
-        cast(firms / sum(firms) over (partition by year, dimension) as decimal(18, 12)) as share
+        cast(firms / sum(firms) over (partition by county_code, year, dimension) as decimal(18, 12)) as share
     from bisnode
     where category is not null
 ),
@@ -120,6 +132,7 @@ county_shares as (
 weighted_county as (
     select
         weights.program,
+        weights.county_code,
         weights.dimension,
         county.category,
         sum(weights.weight * county.share) filter (where county.population = 'scb') as county_share,
@@ -127,13 +140,17 @@ weighted_county as (
         sum(weights.weight * county.share) filter (where county.population = 'bisnode') as bisnode_share
     from base_year_weights as weights
     inner join county_shares as county
-        on weights.base_year = county.year and weights.dimension = county.dimension
+        on
+            weights.county_code = county.county_code
+            and weights.base_year = county.year
+            and weights.dimension = county.dimension
     group by all
 ),
 
 combined as (
     select
         coalesce(counts.program, county.program) as program,
+        coalesce(counts.county_code, county.county_code) as county_code,
         coalesce(counts.dimension, county.dimension) as dimension,
         coalesce(counts.category, county.category) as category,
         coalesce(counts.n_participants, 0) as n_participants,
@@ -144,13 +161,24 @@ combined as (
     full outer join weighted_county as county
         on
             counts.program = county.program
+            and counts.county_code = county.county_code
             and counts.dimension = county.dimension
             and counts.category = county.category
+),
+
+counties as (
+    select distinct
+        county_code,
+        county_name
+    from {{ ref('municipalities') }}
 )
 
 select
-    combined.program || ' ' || combined.dimension || ' ' || combined.category as representativity_key,
+    concat_ws(' ', combined.program, combined.county_code, combined.dimension, combined.category)
+        as representativity_key,
     combined.program,
+    combined.county_code,
+    counties.county_name,
     combined.dimension,
     combined.category,
     municipalities.municipality_name,
@@ -177,7 +205,12 @@ select
     end
         as suppression_reason
 from combined
-inner join known on combined.program = known.program and combined.dimension = known.dimension
+inner join known
+    on
+        combined.program = known.program
+        and combined.county_code = known.county_code
+        and combined.dimension = known.dimension
+left join counties on combined.county_code = counties.county_code
 left join {{ ref('municipalities') }} as municipalities
     on combined.dimension = 'kommun' and combined.category = municipalities.municipality_code
 where combined.category is not null
