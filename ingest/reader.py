@@ -85,8 +85,10 @@ class _CsvScan:
 
     @property
     def select(self) -> str:
-        """The fields as the contract's columns, from ``read_csv``'s c0, c1, ..."""
-        return ", ".join(f"c{i} AS {col}" for col, i in self.mapping.items())
+        """The fields as the contract's columns, from ``read_csv``'s c0, c1, ..., and whether
+        every field of the row is empty (``_blank``)."""
+        blank = " AND ".join(f"c{i} IS NULL" for i in range(len(self.cells)))
+        return ", ".join(f"c{i} AS {col}" for col, i in self.mapping.items()) + f", {blank} AS _blank"
 
 
 def detect_encoding(path: Path) -> str:
@@ -198,12 +200,18 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table:
     ).fetchall()
     records = record_lines(path, encoding, scan.delimiter, scan.first_data_line, rows,
                            [int(line) for line, *_ in rejects])
+    # Rows of nothing but delimiters (";;;;", what Excel saves for formatted rows below the
+    # data) are empty lines, not rows, however many fields they have.
     malformed = [
         _malformed(records.line_of(int(record)), cells, int(column_idx or 0), str(error_type), csv_line or "")
         for record, column_idx, error_type, csv_line in rejects
+        if (csv_line or "").strip(f"{scan.delimiter} \t\r\n")
     ]
-    create_numbered_view(con, table, scan.first_data_line, records)
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {table}_columns AS SELECT * FROM {table}_read")
+    create_numbered_view(con, f"{table}_numbered", table, scan.first_data_line, records)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * EXCLUDE (_blank) FROM {table}_numbered "
+                "WHERE NOT _blank")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {table}_columns AS SELECT * EXCLUDE (_blank) FROM {table}_read "
+                "WHERE NOT _blank")
     headers = {col: cells[i].strip() for col, i in mapping.items()}
     return Delivery(path, table, header_index + 1, delimiter, headers, unknown, malformed, f"{table}_columns")
 
@@ -223,7 +231,8 @@ def _csv_scan(scan: _CsvScan, table: str) -> str:
 def drop_delivery(con: duckdb.DuckDBPyConnection, delivery: Delivery) -> None:
     """Drop what ``read_delivery`` made for ``delivery``."""
     table = delivery.table
-    con.execute(f"DROP VIEW IF EXISTS {table}; DROP VIEW IF EXISTS {table}_columns; DROP TABLE IF EXISTS {table}_read")
+    con.execute(f"DROP VIEW IF EXISTS {table}; DROP VIEW IF EXISTS {table}_columns; "
+                f"DROP VIEW IF EXISTS {table}_numbered; DROP TABLE IF EXISTS {table}_read")
     con.execute(f"DROP TABLE IF EXISTS {table}_rejects; DROP TABLE IF EXISTS {table}_scans")
     con.execute(f"DROP TABLE IF EXISTS {table}_skipped; DROP TABLE IF EXISTS {table}_spans")
 
@@ -275,45 +284,79 @@ def _transcode_to_utf8(path: Path, table: str) -> Path:
 
 
 def _read_excel(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table: str) -> Delivery:
+    """Read the workbook's sheet of contract rows: the one sheet with the header and data rows.
+
+    Sheets without the header (a cover note, instructions) are passed over, and so is a sheet
+    with the header and no rows (an empty template) when another holds the data. Rows on two
+    or more sheets reject the file, since its lines could not be told apart.
+    """
     import pandas as pd
 
     try:
-        # Cells as Excel holds them (text, number, date), so a number cell can be told from text.
-        sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=object)
+        # Cells as Excel holds them (text, number, date), so a number cell can be told from
+        # text; only an empty cell is missing ("NA" is Namibia, not pandas' missing value).
+        sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=object, keep_default_na=False,
+                               na_values=[""])
     except Exception as exc:  # openpyxl raises many kinds for a corrupt workbook
         raise FileRejected(path, f"the workbook cannot be opened ({exc}); save it again as .xlsx") from exc
-    failure = None
+    failure, read = None, []
     for sheet_name, frame in sheets.items():
-        frame = frame.where(frame.notna(), None)
-        rows = [[("" if v is None else str(v)) for v in row] for row in frame.itertuples(index=False)]
         try:
-            header_index, mapping, unknown = find_header(rows, source)
+            read.append((sheet_name, _excel_sheet_rows(frame, source)))
         except ValueError as exc:
             failure = failure or ValueError(f"sheet '{sheet_name}': {exc}")
-            continue
-        header_rows = 1 + _merge_second_header_row(rows, header_index, mapping, unknown, source)
-        data = frame.iloc[header_index + header_rows :]
-        digits = {c.name: c.number_cell_digits for c in source.columns}
-        out = pd.DataFrame({col: data.iloc[:, i].map(lambda v, d=digits[col]: _excel_text(v, d))
-                            for col, i in mapping.items()})
-        out["_line"] = data.index + 1  # pandas row 0 is Excel row 1
-        out = out.dropna(how="all", subset=list(mapping))
-        out = out.astype({c: "object" for c in mapping})
-        con.register(f"{table}_frame", out)
-        typed_cols = ", ".join(f"CAST({c} AS VARCHAR) AS {c}" for c in mapping)
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table}_read AS "
-            f"SELECT {typed_cols}, CAST(_line AS INTEGER) AS _line FROM {table}_frame"
+    if not read:
+        raise FileRejected(path, str(failure))
+    with_rows = [(name, sheet) for name, sheet in read if not sheet.rows.empty]
+    if len(with_rows) > 1:
+        names = ", ".join(f"'{name}' ({len(sheet.rows)} row{'s' * (len(sheet.rows) != 1)})" for name, sheet in with_rows)
+        raise FileRejected(
+            path, f"the workbook has {source.name} rows on {len(with_rows)} sheets: {names}; put them on one "
+            "sheet, or deliver one file per sheet, and deliver it again",
         )
-        con.unregister(f"{table}_frame")
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM {table}_read")
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {table}_columns AS SELECT * EXCLUDE (_line) FROM {table}_read")
-        headers = {
-            col: (rows[header_index + header_rows - 1][i] or rows[header_index][i]).strip()
-            for col, i in mapping.items()
-        }
-        return Delivery(path, table, header_index + 1, "", headers, unknown, [], f"{table}_columns")
-    raise FileRejected(path, str(failure))
+    _, sheet = (with_rows or read)[0]
+    con.register(f"{table}_frame", sheet.rows)
+    typed_cols = ", ".join(f"CAST({c} AS VARCHAR) AS {c}" for c in sheet.headers)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table}_read AS "
+        f"SELECT {typed_cols}, CAST(_line AS INTEGER) AS _line FROM {table}_frame"
+    )
+    con.unregister(f"{table}_frame")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM {table}_read")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {table}_columns AS SELECT * EXCLUDE (_line) FROM {table}_read")
+    return Delivery(path, table, sheet.header_line, "", sheet.headers, sheet.unknown, [], f"{table}_columns")
+
+
+@dataclass
+class _ExcelSheet:
+    rows: object  # pandas DataFrame: the contract columns as text, and _line
+    headers: dict[str, str]  # canonical column -> header as delivered
+    unknown: list[str]
+    header_line: int
+
+
+def _excel_sheet_rows(frame, source: Source) -> _ExcelSheet:
+    """One sheet's contract rows (ValueError when it has no contract header); empty rows left out."""
+    import pandas as pd
+
+    frame = frame.where(frame.notna(), None)
+    rows = [[("" if v is None else str(v)) for v in row] for row in frame.itertuples(index=False)]
+    header_index, mapping, unknown = find_header(rows, source)
+    header_rows = 1 + _merge_second_header_row(rows, header_index, mapping, unknown, source)
+    data = frame.iloc[header_index + header_rows :]
+    # A row is empty when every cell is: one with a note in another column still counts.
+    filled = [any(_excel_text(v) is not None for v in row) for row in data.itertuples(index=False)]
+    data = data[pd.Series(filled, index=data.index, dtype=bool)]
+    digits = {c.name: c.number_cell_digits for c in source.columns}
+    out = pd.DataFrame({col: data.iloc[:, i].map(lambda v, d=digits[col]: _excel_text(v, d))
+                        for col, i in mapping.items()})
+    out["_line"] = data.index + 1  # pandas row 0 is Excel row 1
+    out = out.astype({c: "object" for c in mapping})
+    headers = {
+        col: (rows[header_index + header_rows - 1][i] or rows[header_index][i]).strip()
+        for col, i in mapping.items()
+    }
+    return _ExcelSheet(out, headers, unknown, header_index + 1)
 
 
 def _merge_second_header_row(rows: list[list[str]], header_index: int, mapping: dict[str, int],

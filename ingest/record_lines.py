@@ -42,9 +42,9 @@ class RecordLines:
         return record + (self.spans[at][1] if at >= 0 else 0)
 
 
-def create_numbered_view(con: duckdb.DuckDBPyConnection, table: str, first_data_line: int,
+def create_numbered_view(con: duckdb.DuckDBPyConnection, view: str, table: str, first_data_line: int,
                          records: RecordLines) -> None:
-    """Create the view ``table``: the rows of ``<table>_read`` with their lines, from the
+    """Create the view ``view``: the rows of ``<table>_read`` with their lines, from the
     tables ``<table>_skipped`` and ``<table>_spans`` (made here when there is anything in them)."""
     if records.skipped:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_skipped AS SELECT unnest(?::INTEGER[]) AS line",
@@ -55,7 +55,7 @@ def create_numbered_view(con: duckdb.DuckDBPyConnection, table: str, first_data_
             "SELECT unnest(?::INTEGER[]) AS record, unnest(?::INTEGER[]) AS extra_lines",
             [[record for record, _ in records.spans], [extra for _, extra in records.spans]],
         )
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS {_numbered_rows(table, first_data_line, records)}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {_numbered_rows(table, first_data_line, records)}")
 
 
 def _numbered_rows(table: str, first_data_line: int, records: RecordLines) -> str:

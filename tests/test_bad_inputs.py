@@ -73,6 +73,8 @@ def test_case_outcome(case, catalog_run):
     outcome, message, read, loaded, quarantined = _load(con, paths[0])
     assert outcome == expected["outcome"], message
     assert read == loaded + quarantined
+    if "rows_read" in expected:
+        assert read == expected["rows_read"], message
     for fragment in expected.get("message", []):
         assert fragment in message
     if outcome == "rejected":

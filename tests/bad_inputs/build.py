@@ -47,6 +47,24 @@ def xlsx_two_sheets() -> bytes:
     return data
 
 
+def xlsx(sheets: dict[str, list[list]]) -> bytes:
+    """A workbook with the given sheets, rows as lists of cells."""
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for title, rows in sheets.items():
+        sheet = workbook.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    path = HERE / "_tmp.xlsx"
+    workbook.save(path)
+    data = path.read_bytes()
+    path.unlink()
+    return data
+
+
+PART_CELLS = ["Organisationsnummer", "Program", "Kohort"]
+
+
 def xlsx_merged_header() -> bytes:
     workbook = Workbook()
     sheet = workbook.active
@@ -106,6 +124,20 @@ CASES = {
     "unknown_program_name": ("participants", {"p.csv": lines(PART, part_row(ORG[2], "Exportakademin"), part_row(ORG[2]), part_row(ORG[3]))},
                              {"outcome": "loaded_with_quarantine", "quarantine": [[2, "Program", "ExpectColumnValuesToBeInSet", "Exportakademin"]]}),
     "xlsx_with_two_sheets": ("participants", {"p.xlsx": xlsx_two_sheets()}, {"outcome": "loaded"}),
+    "xlsx_rows_on_two_sheets": ("participants", {"p.xlsx": xlsx({"2018": [PART_CELLS, [ORG[1], "Exportboost", 2018]],
+                                                                   "2019": [PART_CELLS, [ORG[2], "Exportboost", 2019]]})},
+                                {"outcome": "rejected", "message": ["rows on 2 sheets", "'2018' (1 row)", "'2019' (1 row)"]}),
+    "xlsx_empty_template_sheet_first": ("participants", {"p.xlsx": xlsx({"Mall": [PART_CELLS],
+                                                                         "Deltagare": [PART_CELLS, [ORG[1], "Exportboost", 2018],
+                                                                                       [ORG[2], "Exportboost", 2018]]})},
+                                        {"outcome": "loaded", "rows_read": 2}),
+    "xlsx_country_code_na_namibia": ("markets", {"m.xlsx": xlsx({"Marknader": [["organisationsnummer", "ar", "land"],
+                                                                               [ORG[1], 2019, "NA"], [ORG[1], 2019, "NO"]]})},
+                                     {"outcome": "loaded", "rows_read": 2}),
+    "separator_only_rows_below_data": ("participants", {"p.csv": lines(PART, part_row(ORG[1], "Exportboost", "2019"),
+                                                                       part_row(ORG[2], "Exportboost", "2019"),
+                                                                       ";;;;", ";;;;", ";;;;", ";;")},
+                                       {"outcome": "loaded", "rows_read": 2}),
     "xlsx_with_merged_header_cells": ("participants", {"p.xlsx": xlsx_merged_header()}, {"outcome": "loaded"}),
     "participant_absent_from_bisnode": ("participants", {"p.csv": lines(PART, part_row(ABSENT_FROM_BISNODE, "Exportboost", "2019"))},
                                         {"outcome": "loaded", "warning": "participants_found_in_bisnode"}),
