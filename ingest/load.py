@@ -249,7 +249,9 @@ def _stage_file(con, source: Source, path: Path, load_id: str, secret: bytes, in
         examples = con.execute(
             f"SELECT e.message FROM (SELECT unnest(_errors) AS e, _line FROM {table}_typed) ORDER BY _line LIMIT 3"
         ).fetchall()
-        detail = "; ".join(m for (m,) in examples) or "; ".join(m.message for m in delivery.malformed[:3])
+        detail = "; ".join(m for (m,) in examples) or "; ".join(
+            f"{label}, line {m.line}, column '{m.column}': {m.message}" for m in delivery.malformed[:3]
+        )
         staged.rejection = (
             f"{label}: {staged.quarantined} of {staged.rows_read} rows break the rules (more than "
             f"{settings.max_quarantine_share:.0%}), so the whole file was rejected as likely the wrong file or "

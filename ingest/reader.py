@@ -195,8 +195,10 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table:
         if readable != path:
             readable.unlink(missing_ok=True)
     rows = con.execute(f"SELECT count(*) FROM {table}_read").fetchone()[0]
+    # One malformed row per record: DuckDB reports a short row once per missing column.
     rejects = con.execute(
-        f"SELECT line, column_idx, error_type, csv_line FROM {table}_rejects ORDER BY line"
+        f"SELECT line, min(column_idx), arg_min(error_type, column_idx), any_value(csv_line) "
+        f"FROM {table}_rejects GROUP BY line ORDER BY line"
     ).fetchall()
     records = record_lines(path, encoding, scan.delimiter, scan.first_data_line, rows,
                            [int(line) for line, *_ in rejects])
@@ -252,7 +254,11 @@ def _sniff_header(path: Path, head_lines: list[str], source: Source):
 
 
 def _malformed(line: int, cells: list[str], column_idx: int, error_type: str, csv_line: str) -> MalformedRow:
-    if 0 < column_idx <= len(cells):
+    # For a short row, DuckDB counts from 0: the first column the row has no field for.
+    missing = [c.strip() for c in cells[column_idx:]] if error_type == "MISSING COLUMNS" else []
+    if missing:
+        column = missing[0]
+    elif 0 < column_idx <= len(cells):
         column = cells[column_idx - 1].strip()
     elif column_idx > len(cells):
         column = f"field {column_idx}, after the last column '{cells[-1].strip()}'"
@@ -260,7 +266,8 @@ def _malformed(line: int, cells: list[str], column_idx: int, error_type: str, cs
         column = "(whole row)"
     problem = {
         "TOO MANY COLUMNS": f"has more fields than the header's {len(cells)} columns",
-        "MISSING COLUMNS": f"has fewer fields than the header's {len(cells)} columns",
+        "MISSING COLUMNS": f"has fewer fields than the header's {len(cells)} columns (none for "
+                           + ", ".join(f"'{c}'" for c in missing) + ")",
         "UNQUOTED VALUE": "has a quote character inside an unquoted value",
     }.get(error_type, f"could not be parsed ({error_type.lower()})")
     return MalformedRow(

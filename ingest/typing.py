@@ -18,7 +18,8 @@ CREATE OR REPLACE TEMP MACRO delivered_text(s) AS nullif(
     CASE WHEN strlen(s) = length(s) AND NOT (starts_with(s, ' ') OR ends_with(s, ' ')) THEN s ELSE trim(s) END, ''
 );
 -- Numbers arrive as "1234", "1 234,5", "1234.5", "1.234,5" or, in comma files, "1,234.5".
--- Spaces (also non-breaking) and apostrophes are thousands separators; of ',' and '.', the
+-- Spaces (also the no-break, figure, thin and narrow no-break spaces that locales and word
+-- processors put between thousands) and apostrophes are thousands separators; of ',' and '.', the
 -- last one is the decimal mark, except that a comma-delimited file's "1,234" is thousands.
 CREATE OR REPLACE TEMP MACRO parse_clean_number(s, delimiter) AS (
     CASE
@@ -34,7 +35,7 @@ CREATE OR REPLACE TEMP MACRO parse_clean_number(s, delimiter) AS (
     END
 );
 CREATE OR REPLACE TEMP MACRO parse_number(raw, delimiter) AS
-    parse_clean_number(regexp_replace(trim(raw), '[\s\x{00a0}'']', '', 'g'), delimiter);
+    parse_clean_number(regexp_replace(trim(raw), '[\s\x{00a0}\x{2007}\x{2009}\x{202f}'']', '', 'g'), delimiter);
 """
 
 _PROBLEMS = {

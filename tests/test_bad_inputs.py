@@ -109,6 +109,12 @@ def test_case_outcome(case, catalog_run):
         assert con.execute("SELECT count(*) FROM audit.superseded_rows WHERE file = ?", [str(paths[0])]).fetchone() == (
             expected["superseded"],
         )
+    if "baseline" in expected:  # a revised count replaces the earlier one, it is not added to it
+        *key, count = expected["baseline"]
+        assert con.execute(
+            "SELECT list(firm_count) FROM intermediate.int_scb__municipal_baselines_deduplicated "
+            "WHERE municipality_code = ? AND baseline_year = ? AND dimension = ? AND category = ?", key,
+        ).fetchone() == ([count],)
     if "sole_trader" in expected:
         assert con.execute(
             "SELECT is_sole_trader FROM restricted.firm_identity WHERE org_nr = ?", [expected["sole_trader"]]

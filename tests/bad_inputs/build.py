@@ -16,6 +16,7 @@ from stdnum import luhn
 HERE = Path(__file__).parent
 BIS = "Org.nr;Företagsnamn;Bokslutsår;Nettoomsättning (tkr);Exportomsättning (tkr);Antal anställda;Kommunkod;SNI-kod;Registreringsdatum;Bolagsform"
 PART = "Organisationsnummer;Foretagsnamn;Program;Kohort;ledning_kon"
+BASE = "kommunkod;ar;dimension;kategori;antal_foretag"
 # Luhn-valid numbers the generated region does not use (its legal entities start 556/956/756).
 ORG = [f"55900000{i:02d}"[:9] + luhn.calc_check_digit(f"55900000{i:02d}"[:9]) for i in range(0, 70, 10)]
 ABSENT_FROM_BISNODE = ORG.pop()
@@ -147,6 +148,16 @@ CASES = {
     "corrected_redelivery": ("bisnode", {"a_first.csv": lines(BIS, bis_row(ORG[0], 2020, "500")),
                                          "b_corrected.csv": lines(BIS, bis_row(ORG[0], 2020, "520"))},
                              {"outcome": "loaded", "second_outcome": "loaded", "turnover": [ORG[0], 2020, 520.0], "superseded": 1}),
+    "row_with_missing_fields": ("bisnode", {"b.csv": lines(BIS, bis_row(ORG[1], 2016), ";".join(bis_row(ORG[2], 2016).split(";")[:7]),
+                                                           bis_row(ORG[3], 2016))},
+                                {"outcome": "loaded_with_quarantine", "rows_read": 3,
+                                 "quarantine": [[3, "SNI-kod", "csv_structure", "none for 'SNI-kod', 'Registreringsdatum', 'Bolagsform'"]]}),
+    "narrow_no_break_space_thousands": ("bisnode", {"b.csv": lines(BIS, bis_row(ORG[4], 2017, "1\u202f234,5"))},
+                                        {"outcome": "loaded", "turnover": [ORG[4], 2017, 1234.5]}),
+    "revised_baseline_count": ("baselines", {"a_first.csv": lines(BASE, "1480;2019;storleksklass;1-4;100"),
+                                             "b_revised.csv": lines(BASE, "1480;2019;storleksklass;1-4;120")},
+                               {"outcome": "loaded", "second_outcome": "loaded", "superseded": 1,
+                                "baseline": ["1480", 2019, "storleksklass", "1-4", 120]}),
     "mostly_bad_rows": ("participants", {"p.csv": lines(PART, "x;X;Gå globalt;2016;", "y;Y;Gå globalt;2016;", part_row(ORG[0]))},
                         {"outcome": "rejected", "message": ["2 of 3 rows"]}),
     "wrong_delimiter_one_column": ("participants", {"p.csv": lines(PART.replace(";", "|"), part_row(ORG[0]).replace(";", "|"))},

@@ -66,7 +66,7 @@ scb_totals as (
         municipality_code,
         baseline_year,
         sum(firm_count) as scb_firms
-    from {{ ref('stg_scb__municipal_baselines') }}
+    from {{ ref('int_scb__municipal_baselines_deduplicated') }}
     where dimension = 'storleksklass'
     group by municipality_code, baseline_year
 ),

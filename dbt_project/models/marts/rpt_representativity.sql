@@ -55,7 +55,7 @@ scb as (
         case when dimension = 'storleksklass' then 'kommun' end as dimension,
         municipality_code as category,
         sum(firm_count) as firms
-    from {{ ref('stg_scb__municipal_baselines') }}
+    from {{ ref('int_scb__municipal_baselines_deduplicated') }}
     where dimension = 'storleksklass'
     group by all
     union all
@@ -65,7 +65,7 @@ scb as (
         dimension,
         category,
         sum(firm_count) as firms
-    from {{ ref('stg_scb__municipal_baselines') }}
+    from {{ ref('int_scb__municipal_baselines_deduplicated') }}
     group by all
 ),
 
