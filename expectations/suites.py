@@ -128,6 +128,17 @@ def program_names() -> tuple[str, ...]:
     return tuple(_seed_column("programs", "program"))
 
 
+# The categories of the SCB baselines' dimensions (domain.md §3).
+SCB_SIZE_CLASSES = ("0", "1-4", "5-9", "10-19", "20-49", "50-99", "100-199", "200-499", "500+")
+AGE_BANDS = ("0-4", "5-9", "10-14", "15-19", "20-29", "30-39", "40-50", ">50")
+
+
+def baseline_categories() -> tuple[str, ...]:
+    """Each dimension's categories as 'dimension:category', the form the rule checks."""
+    categories = {"storleksklass": SCB_SIZE_CLASSES, "sni_avdelning": sni_sections(), "alder": AGE_BANDS}
+    return tuple(f"{dimension}:{category}" for dimension, values in categories.items() for category in values)
+
+
 @cache
 def country_codes() -> tuple[str, ...]:
     import pycountry
@@ -186,6 +197,11 @@ def suite_rules(source: str, today: date | None = None, counties: tuple[str, ...
             Rule("ExpectColumnValuesToBeInSet",
                  {"column": "dimension", "value_set": ["storleksklass", "sni_avdelning", "alder"]}, ERROR,
                  "is not a dimension of the contract (storleksklass, sni_avdelning, alder); correct it"),
+            Rule("ExpectColumnValuesToBeInSet",
+                 {"column": "dimension_category", "value_set": list(baseline_categories())}, ERROR,
+                 "is not a category of its dimension (storleksklass: " + ", ".join(SCB_SIZE_CLASSES)
+                 + "; sni_avdelning: a section letter A-U; alder: " + ", ".join(AGE_BANDS)
+                 + "); correct it (Excel may have turned a class such as 1-4 into a date)"),
             Rule("ExpectColumnValuesToBeBetween", {"column": "firm_count", "min_value": 0}, ERROR,
                  "is a negative count of firms; correct it"),
             _unique("baselines"),

@@ -19,7 +19,10 @@ import pandas as pd
 from expectations.suites import DEFAULT_COUNTIES, ERROR, Rule, build_suite, suite_rules
 
 # Derived columns some rules look at, computed in DuckDB before the values reach GX.
-_DERIVED = {"bisnode": {"registration_year": "year(registration_date)"}}
+_DERIVED = {
+    "bisnode": {"registration_year": "year(registration_date)"},
+    "baselines": {"dimension_category": "dimension || ':' || category"},
+}
 _UNIQUE = "ExpectCompoundColumnsToBeUnique"
 
 

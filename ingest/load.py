@@ -317,7 +317,8 @@ def _reject_if_incomplete(con, path: Path, delivery: Delivery) -> None:
 
 def _delivered_header(column: str, headers: dict[str, str]) -> str:
     """Name a failing column as the sender wrote it (``firm_key`` is their organisation number)."""
-    derived = {"firm_key": "organisationsnummer", "registration_year": "registration_date"}
+    derived = {"firm_key": "organisationsnummer", "registration_year": "registration_date",
+               "dimension_category": "category"}
     return "+".join(headers.get(derived.get(c, c), c) for c in column.split("+"))
 
 

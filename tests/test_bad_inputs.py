@@ -115,6 +115,11 @@ def test_case_outcome(case, catalog_run):
             "SELECT list(firm_count) FROM intermediate.int_scb__municipal_baselines_deduplicated "
             "WHERE municipality_code = ? AND baseline_year = ? AND dimension = ? AND category = ?", key,
         ).fetchone() == ([count],)
+    if "no_outcome" in expected:  # an indicator the warehouse does not measure: no outcome, not 0
+        assert con.execute(
+            "SELECT outcome_total, share_of_target_met_pct FROM marts.rpt_tillvaxtverket_indicators "
+            "WHERE program = ? AND year = ? AND indicator = ?", expected["no_outcome"],
+        ).fetchall() == [(None, None)]
     if "sole_trader" in expected:
         assert con.execute(
             "SELECT is_sole_trader FROM restricted.firm_identity WHERE org_nr = ?", [expected["sole_trader"]]

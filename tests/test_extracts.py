@@ -62,9 +62,12 @@ def test_targets_and_share_of_target(nightly_run, extract):
 
 
 def test_share_column_is_coloured_by_how_much_of_the_target_was_met(extract):
-    rules = [rule for ranges in extract["sheet"].conditional_formatting for rule in ranges.rules]
-    colours = {rule.operator: rule.dxf.fill.fgColor.rgb[-6:] for rule in rules}
+    rules = sorted((rule for ranges in extract["sheet"].conditional_formatting for rule in ranges.rules),
+                   key=lambda rule: rule.priority)
+    colours = {rule.operator: rule.dxf.fill.fgColor.rgb[-6:] for rule in rules if rule.type == "cellIs"}
     assert colours == {"lessThan": "F8CBAD", "between": "FFE699", "greaterThanOrEqual": "C6EFCE"}
+    # An empty share (no outcome measured) is left uncoloured, before the rules that would paint it.
+    assert rules[0].type == "containsBlanks" and rules[0].stopIfTrue and rules[0].dxf is None
 
 
 def test_identifiers_only_in_the_restricted_participant_list(nightly_run, extract):

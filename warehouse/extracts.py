@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 from openpyxl import load_workbook
-from openpyxl.formatting.rule import CellIsRule
+from openpyxl.formatting.rule import CellIsRule, Rule
 from openpyxl.styles import Font, PatternFill
 
 INDICATOR_COLUMNS = {
@@ -106,11 +106,16 @@ def _write_workbook(path: Path, sheets: dict[str, pd.DataFrame]) -> None:
 
 
 def _colour_target_share(path: Path) -> None:
-    """Red: target not met (< 50 %); yellow: partly met (50-99 %); green: met (>= 100 %)."""
+    """Red: target not met (< 50 %); yellow: partly met (50-99 %); green: met (>= 100 %); no colour: no outcome."""
     workbook = load_workbook(path)
     sheet = workbook["Indikatorer"]
     column = sheet.cell(row=1, column=sheet.max_column).column_letter
     cells = f"{column}2:{column}{max(sheet.max_row, 2)}"
+    # An empty share (an indicator the warehouse does not measure) stays uncoloured: Excel
+    # compares an empty cell as 0, which the first rule would paint red.
+    sheet.conditional_formatting.add(
+        cells, Rule(type="containsBlanks", formula=[f"LEN(TRIM({column}2))=0"], stopIfTrue=True)
+    )
     for operator, formula, colour in (("lessThan", ["50"], RED), ("between", ["50", "99.999"], YELLOW),
                                       ("greaterThanOrEqual", ["100"], GREEN)):
         fill = PatternFill(start_color=colour, end_color=colour, fill_type="solid")

@@ -7,6 +7,7 @@ generated region; tests/test_bad_inputs.py runs that region through ``followup r
 
 import json
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -154,6 +155,17 @@ CASES = {
                                  "quarantine": [[3, "SNI-kod", "csv_structure", "none for 'SNI-kod', 'Registreringsdatum', 'Bolagsform'"]]}),
     "narrow_no_break_space_thousands": ("bisnode", {"b.csv": lines(BIS, bis_row(ORG[4], 2017, "1\u202f234,5"))},
                                         {"outcome": "loaded", "turnover": [ORG[4], 2017, 1234.5]}),
+    "baseline_category_not_of_its_dimension": ("baselines", {"s.xlsx": xlsx({"SCB": [
+        ["kommunkod", "år", "dimension", "kategori", "antal_företag"], ["1481", 2017, "storleksklass", "1-4", 500],
+        ["1481", 2017, "storleksklass", datetime(2026, 4, 1), 400], ["1481", 2017, "sni_avdelning", "c", 30],
+        ["1481", 2017, "sni_avdelning", "C", 30], ["1481", 2017, "alder", ">50", 20]]})},
+        {"outcome": "loaded_with_quarantine", "rows_read": 5,
+         "quarantine": [[3, "kategori", "ExpectColumnValuesToBeInSet", "turned a class such as 1-4 into a date"],
+                        [4, "kategori", "ExpectColumnValuesToBeInSet", "sni_avdelning: a section letter A-U"]]}),
+    "target_for_misspelt_indicator": ("targets", {"t.csv": lines("program;ar;indikator;mal_kvinnor;mal_man;mal_totalt",
+                                                                 "Exportboost;2019;Antal deltagande foretag;5;5;10")},
+                                      {"outcome": "loaded", "warning": "target_for_unmeasured_indicator",
+                                       "no_outcome": ["Exportboost", 2019, "Antal deltagande foretag"]}),
     "revised_baseline_count": ("baselines", {"a_first.csv": lines(BASE, "1480;2019;storleksklass;1-4;100"),
                                              "b_revised.csv": lines(BASE, "1480;2019;storleksklass;1-4;120")},
                                {"outcome": "loaded", "second_outcome": "loaded", "superseded": 1,

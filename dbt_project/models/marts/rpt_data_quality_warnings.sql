@@ -163,6 +163,58 @@ freshness as (
     having count(*) > 0
 ),
 
+-- A target for an indicator the warehouse does not measure has no outcome in the indicator
+-- report. An operator's own indicator is recorded; a name a few letters from a measured one is
+-- likely misspelt, and warned about.
+measured_indicator_names as (
+    select unnest([
+        {%- for name in measured_indicators().values() %}
+            '{{ name }}'{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    ]) as indicator
+),
+
+target_edits as (
+    select
+        targets.program,
+        targets.target_year,
+        targets.indicator,
+        measured.indicator as measured_indicator,
+        levenshtein(lower(strip_accents(targets.indicator)), lower(strip_accents(measured.indicator))) as edits
+    from {{ ref('stg_operators__targets') }} as targets
+    cross join measured_indicator_names as measured
+),
+
+unmeasured_targets as (
+    select
+        program,
+        target_year,
+        indicator,
+        arg_min(measured_indicator, edits) as closest,
+        min(edits) as distance
+    from target_edits
+    group by program, target_year, indicator
+    having not bool_or(indicator = measured_indicator)
+),
+
+target_indicators as (
+    select
+        'target_for_unmeasured_indicator' as check_name,
+        program || ' ' || target_year || ' ' || indicator as subject,
+        distance as measured_value,
+        {{ var('indicator_misspelling_max_edits', 3) }} as threshold,
+        null::bigint as n_firms,
+        distance <= {{ var('indicator_misspelling_max_edits', 3) }} as is_warning,
+        'The targets name the indicator ''' || indicator || ''' for ' || program || ' ' || target_year
+        || ', which the warehouse does not measure, so its outcome stays empty in the indicator report.'
+        || case
+            when distance <= {{ var('indicator_misspelling_max_edits', 3) }}
+                then ' It looks like ''' || closest || ''': correct the name in the targets file and deliver it again.'
+            else ''
+        end as message
+    from unmeasured_targets
+),
+
 findings as (
     select * from found_in_bisnode
     union all by name
@@ -173,6 +225,8 @@ findings as (
     select * from unit_errors
     union all by name
     select * from freshness
+    union all by name
+    select * from target_indicators
 )
 
 select

@@ -38,7 +38,7 @@ long as (
         program,
         indicator_year,
         leader_gender,
-        'Antal deltagande företag' as indicator,
+        '{{ measured_indicators().participating }}' as indicator,
         n as outcome
     from participating
     union all
@@ -46,7 +46,7 @@ long as (
         program,
         indicator_year,
         leader_gender,
-        'Antal företag som går in på en exportmarknad' as indicator,
+        '{{ measured_indicators().new_market }}' as indicator,
         n_with_new_market as outcome
     from outcomes
     union all
@@ -54,7 +54,7 @@ long as (
         program,
         indicator_year,
         leader_gender,
-        'Antal företag som växer på befintlig marknad' as indicator,
+        '{{ measured_indicators().growing_on_existing_market }}' as indicator,
         n_growing_on_existing_market as outcome
     from outcomes
     union all
@@ -62,7 +62,7 @@ long as (
         program,
         indicator_year,
         leader_gender,
-        'Antal företag som ökar sin exportomsättning' as indicator,
+        '{{ measured_indicators().increased_export }}' as indicator,
         n_increased_export as outcome
     from outcomes
 ),
@@ -77,6 +77,14 @@ wide as (
         sum(outcome) filter (where leader_gender = 'totalt') as outcome_total
     from long
     group by all
+),
+
+measured as (
+    select unnest([
+        {%- for name in measured_indicators().values() %}
+            '{{ name }}'{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    ]) as indicator
 ),
 
 targets as (
@@ -94,20 +102,26 @@ select
     coalesce(wide.indicator_year, targets.target_year) as year,
     coalesce(wide.indicator, targets.indicator) as indicator,
     case
-        when coalesce(wide.indicator, targets.indicator) = 'Antal företag som ökar sin exportomsättning'
+        when coalesce(wide.indicator, targets.indicator) = '{{ measured_indicators().increased_export }}'
             then 'egen indikator'
         else 'resultatindikator'
     end as kind,
     targets.target_women,
     targets.target_men,
     targets.target_total,
-    cast(coalesce(wide.outcome_women, 0) as bigint) as outcome_women,
-    cast(coalesce(wide.outcome_men, 0) as bigint) as outcome_men,
-    cast(coalesce(wide.outcome_total, 0) as bigint) as outcome_total,
-    round(100.0 * coalesce(wide.outcome_total, 0) / nullif(targets.target_total, 0), 1) as share_of_target_met_pct
+    -- An indicator the warehouse does not measure has no outcome (not 0, which would read as a
+    -- target missed); rpt_data_quality_warnings lists those targets.
+    case when measured.indicator is not null then cast(coalesce(wide.outcome_women, 0) as bigint) end as outcome_women,
+    case when measured.indicator is not null then cast(coalesce(wide.outcome_men, 0) as bigint) end as outcome_men,
+    case when measured.indicator is not null then cast(coalesce(wide.outcome_total, 0) as bigint) end as outcome_total,
+    case
+        when measured.indicator is not null
+            then round(100.0 * coalesce(wide.outcome_total, 0) / nullif(targets.target_total, 0), 1)
+    end as share_of_target_met_pct
 from wide
 full outer join targets
     on
         wide.program = targets.program
         and wide.indicator_year = targets.target_year
         and wide.indicator = targets.indicator
+left join measured on coalesce(wide.indicator, targets.indicator) = measured.indicator
