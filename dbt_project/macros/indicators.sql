@@ -9,3 +9,12 @@
         'increased_export': 'Antal företag som ökar sin exportomsättning',
     }) }}
 {%- endmacro %}
+
+{#- Their names as a SQL list literal. -#}
+{% macro measured_indicator_list() -%}
+    [
+    {%- for name in measured_indicators().values() %}
+        '{{ name }}'{% if not loop.last %},{% endif %}
+    {%- endfor %}
+    ]
+{%- endmacro %}

@@ -167,11 +167,7 @@ freshness as (
 -- report. An operator's own indicator is recorded; a name a few letters from a measured one is
 -- likely misspelt, and warned about.
 measured_indicator_names as (
-    select unnest([
-        {%- for name in measured_indicators().values() %}
-            '{{ name }}'{% if not loop.last %},{% endif %}
-        {%- endfor %}
-    ]) as indicator
+    select unnest({{ measured_indicator_list() }}) as indicator
 ),
 
 target_edits as (

@@ -80,11 +80,7 @@ wide as (
 ),
 
 measured as (
-    select unnest([
-        {%- for name in measured_indicators().values() %}
-            '{{ name }}'{% if not loop.last %},{% endif %}
-        {%- endfor %}
-    ]) as indicator
+    select unnest({{ measured_indicator_list() }}) as indicator
 ),
 
 targets as (
