@@ -11,9 +11,12 @@ A delivered file has exactly one of three outcomes:
 
 ``audit.loads`` holds one row per delivered file (rows read = loaded + quarantined). Files
 are identified by name and sha256: a file already processed is not read again (even if the
-landing folder has moved), and the same content under another name loads once. Every delivered file is archived, content-addressed, under
+landing folder has moved), and the same content under another name loads once while its
+first copy is in effect. Every delivered file is archived, content-addressed, under
 ``landing/archive/``. Deliveries accumulate in ``raw``: a later delivery of the same
-natural key supersedes the earlier rows (``audit.superseded_rows`` shows which).
+natural key supersedes the earlier rows, and a file delivered again under the same name
+replaces the earlier one, withdrawing the rows it no longer has (``audit.superseded_rows``
+shows which).
 """
 
 from __future__ import annotations
@@ -155,11 +158,9 @@ def load_source(
     results = []
     for index, path in enumerate(delivered_files(landing_dir, source)):
         sha = sha256_of(path)
-        earlier = con.execute(
-            "SELECT path FROM audit.loads WHERE source = ? AND sha256 = ? ORDER BY processed_at", [source.name, sha]
-        ).fetchall()
-        if any(Path(p).name == path.name for (p,) in earlier):
+        if _latest_sha_under_name(con, source, path.name) == sha:
             continue  # processed on an earlier night (by name and content: the landing share may move)
+        earlier = _identical_and_in_effect(con, source, sha)
         if settings.keep_copies:
             _with_fallback(_archive, landing_dir, settings, path, sha)
         staged = None
@@ -290,6 +291,7 @@ def _write_file(con, source: Source, staged: _StagedFile, sha: str, load_id: str
     )
     _quarantine_malformed(con, source, staged.delivery, load_id, label)
     _record_superseded(con, source, load_id, sequence)
+    _record_replaced(con, source, load_id, sequence, path)
     quarantined = staged.quarantined
     outcome = OUTCOME_QUARANTINED if quarantined else OUTCOME_LOADED
     notes = [f"{quarantined} row(s) quarantined; see audit.quarantine"] if quarantined else []
@@ -352,15 +354,69 @@ def _record_validation(con, source: Source, label: str, sha: str, load_id: str, 
         )
 
 
-def _record_superseded(con, source: Source, load_id: str, sequence: int) -> None:
-    """Rows of earlier deliveries whose natural key this delivery repeats are superseded."""
-    key = NATURAL_KEYS[source.name]
-    joined = " AND ".join(f"old.{k} IS NOT DISTINCT FROM new.{k}" for k in key)
-    key_text = " || '|' || ".join(f"coalesce(CAST(old.{k} AS VARCHAR), '')" for k in key)
+def _key_text(source: Source) -> str:
+    """SQL for the natural key of the row ``old``, its values joined with '|'."""
+    return " || '|' || ".join(f"coalesce(CAST(old.{k} AS VARCHAR), '')" for k in NATURAL_KEYS[source.name])
+
+
+def _latest_sha_under_name(con, source: Source, name: str) -> str | None:
+    """The content last processed under this file name (any folder: the landing share may move)."""
+    row = con.execute(
+        "SELECT sha256 FROM audit.loads WHERE source = ? AND parse_filename(path) = ? "
+        "ORDER BY processed_at DESC LIMIT 1", [source.name, name],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _identical_and_in_effect(con, source: Source, sha: str) -> list[tuple[str]]:
+    """Loaded files with this content none of whose rows a later delivery has superseded.
+
+    Loading the same content again would change nothing then. A file identical to one that
+    was rejected, or to one later deliveries have since corrected, is read: the later delivery
+    wins, so sending an earlier version again restores it.
+    """
+    return con.execute(
+        f"""
+        SELECT path FROM audit.loads AS l
+        WHERE source = ? AND sha256 = ? AND outcome IN ('{OUTCOME_LOADED}', '{OUTCOME_QUARANTINED}')
+          AND NOT EXISTS (SELECT 1 FROM audit.superseded_rows AS s
+                          WHERE s.source = l.source AND s.delivery_seq = l.delivery_seq)
+        ORDER BY processed_at
+        """,
+        [source.name, sha],
+    ).fetchall()
+
+
+def _record_replaced(con, source: Source, load_id: str, sequence: int, path: Path) -> None:
+    """A file delivered again under the same name replaces the earlier one: its rows that this
+    delivery does not repeat are superseded too (with no line), so a corrected list can
+    withdraw a row or move it to another cohort."""
     con.execute(
         f"""
         INSERT INTO audit.superseded_rows
-        SELECT ?, ?, {key_text}, old._source_file, old._line, old._delivery_seq,
+        SELECT ?, ?, {_key_text(source)}, old._source_file, old._line, old._delivery_seq, ?, NULL, ?
+        FROM raw.{source.name} AS old
+        WHERE old._delivery_seq IN (
+                SELECT delivery_seq FROM audit.loads
+                WHERE source = ? AND parse_filename(path) = ? AND delivery_seq < ?
+            )
+          AND NOT EXISTS (
+              SELECT 1 FROM audit.superseded_rows s
+              WHERE s.source = ? AND s.file = old._source_file AND s.line = old._line
+                AND s.delivery_seq = old._delivery_seq
+          )
+        """,
+        [load_id, source.name, str(path), sequence, source.name, path.name, sequence, source.name],
+    )
+
+
+def _record_superseded(con, source: Source, load_id: str, sequence: int) -> None:
+    """Rows of earlier deliveries whose natural key this delivery repeats are superseded."""
+    joined = " AND ".join(f"old.{k} IS NOT DISTINCT FROM new.{k}" for k in NATURAL_KEYS[source.name])
+    con.execute(
+        f"""
+        INSERT INTO audit.superseded_rows
+        SELECT ?, ?, {_key_text(source)}, old._source_file, old._line, old._delivery_seq,
             new._source_file, new._line, new._delivery_seq
         FROM raw.{source.name} old
         JOIN raw.{source.name} new ON {joined}

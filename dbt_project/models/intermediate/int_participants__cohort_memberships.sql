@@ -1,4 +1,10 @@
--- One row per firm and cohort (program intake year), however often the operator listed it.
+-- One row per firm and cohort (program intake year), from the rows no later delivery has
+-- superseded: a list delivered again under the same name replaces the earlier one, so a
+-- corrected list can withdraw a firm or move it to another cohort.
+with current_rows as (
+    {{ latest_delivery(ref('stg_operators__participants'), 'participants') }}
+)
+
 select
     firm_key,
     program,
@@ -11,5 +17,5 @@ select
     max([delivery_seq, source_line]) filter (where leader_gender is not null) as leader_gender_stated_at,
     min(start_date) as start_date,
     max(end_date) as end_date
-from {{ ref('stg_operators__participants') }}
+from current_rows
 group by firm_key, program, cohort_year

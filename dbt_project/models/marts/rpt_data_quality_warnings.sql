@@ -177,7 +177,7 @@ target_edits as (
         targets.indicator,
         measured.indicator as measured_indicator,
         levenshtein(lower(strip_accents(targets.indicator)), lower(strip_accents(measured.indicator))) as edits
-    from {{ ref('stg_operators__targets') }} as targets
+    from {{ ref('int_operators__targets_deduplicated') }} as targets
     cross join measured_indicator_names as measured
 ),
 

@@ -85,10 +85,7 @@ measured as (
 
 targets as (
     select *
-    from {{ ref('stg_operators__targets') }}
-    qualify row_number() over (
-        partition by program, target_year, indicator order by delivery_seq desc, source_line desc
-    ) = 1
+    from {{ ref('int_operators__targets_deduplicated') }}
 )
 
 select
