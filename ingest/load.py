@@ -42,6 +42,7 @@ from ingest.typing import (
     TYPING_MACROS,
     quarantine_message,
     raw_columns,
+    redacted_message_sql,
     sql_literal,
     typed_select,
 )
@@ -248,7 +249,8 @@ def _stage_file(con, source: Source, path: Path, load_id: str, secret: bytes, in
     staged.quarantined = failed + len(delivery.malformed)
     if staged.rows_read and staged.quarantined / staged.rows_read > settings.max_quarantine_share:
         examples = con.execute(
-            f"SELECT e.message FROM (SELECT unnest(_errors) AS e, _line FROM {table}_typed) ORDER BY _line LIMIT 3"
+            f"SELECT {redacted_message_sql('e')} FROM (SELECT unnest(_errors) AS e, _line FROM {table}_typed) "
+            "ORDER BY _line LIMIT 3"
         ).fetchall()
         detail = "; ".join(m for (m,) in examples) or "; ".join(
             f"{label}, line {m.line}, column '{m.column}': {m.message}" for m in delivery.malformed[:3]

@@ -72,6 +72,18 @@ _SQL_TYPES = {
     Kind.GENDER: "VARCHAR",
 }
 
+# Quarantined values of these rules may be organisation numbers, i.e. personal numbers: they
+# stay in the working database, and every text for others shows '[redacted]' instead.
+IDENTIFYING_RULES = ("organisation_number", "csv_structure")
+
+
+def redacted_message_sql(error: str) -> str:
+    """SQL for the message of the error struct ``error``, without its value when that may identify a person."""
+    rules = ", ".join(sql_literal(rule) for rule in IDENTIFYING_RULES)
+    return (f"CASE WHEN {error}.rule IN ({rules}) THEN replace({error}.message, {error}.value, '[redacted]') "
+            f"ELSE {error}.message END")
+
+
 LINEAGE_COLUMNS = [("_source_file", "VARCHAR"), ("_line", "INTEGER"), ("_load_id", "VARCHAR")]
 
 

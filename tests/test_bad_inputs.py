@@ -77,6 +77,8 @@ def test_case_outcome(case, catalog_run):
         assert read == expected["rows_read"], message
     for fragment in expected.get("message", []):
         assert fragment in message
+    for fragment in expected.get("message_lacks", []):  # a personal number, say
+        assert fragment not in message
     if outcome == "rejected":
         assert str(paths[0]) in message
         assert (landing / "rejected" / paths[0].name).exists()

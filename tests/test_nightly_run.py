@@ -75,6 +75,8 @@ def test_published_file_holds_no_identifiers(nightly_run):
         numbers = {r[0] for r in con.execute("SELECT org_nr FROM restricted.firm_identity").fetchall()}
     assert len(numbers) > 1000
     assert stat.S_IMODE(restricted.stat().st_mode) == 0o600
+    # The working database keeps the raw rows, numbers among them: only its owner may enter.
+    assert stat.S_IMODE((nightly_run["warehouse"] / "work").stat().st_mode) == 0o700
     with duckdb.connect(str(published(nightly_run)), read_only=True) as con:
         schemas = {r[0] for r in con.execute("SELECT DISTINCT schema_name FROM duckdb_tables()").fetchall()}
         text_columns = con.execute(

@@ -15,14 +15,12 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.typing import sql_literal
+from ingest.typing import IDENTIFYING_RULES, sql_literal
 
 PUBLISHED_NAME = "followup.duckdb"
 IDENTIFIERS_NAME = "identifiers.duckdb"
 ANALYST_SCHEMAS = ("marts", "reference", "audit")
 RESTRICTED_SCHEMAS = ("restricted",)
-# Quarantined values of these rules may be organisation numbers, i.e. personal numbers.
-_IDENTIFYING_RULES = ("organisation_number", "csv_structure")
 
 
 def published_file(warehouse_dir: Path) -> Path:
@@ -72,7 +70,7 @@ def publish(work_db: Path, published: Path, schemas: tuple[str, ...] = ANALYST_S
 def _select(schema: str, table: str) -> str:
     source = f'work."{schema}"."{table}"'
     if (schema, table) == ("audit", "quarantine"):
-        rules = ", ".join(f"'{r}'" for r in _IDENTIFYING_RULES)
+        rules = ", ".join(f"'{r}'" for r in IDENTIFYING_RULES)
         return (
             f"SELECT * REPLACE ("
             f"CASE WHEN rule IN ({rules}) THEN '[redacted]' ELSE value END AS value, "

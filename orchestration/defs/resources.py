@@ -86,8 +86,13 @@ class WarehouseResource(dg.ConfigurableResource):
         return {"memory_limit": self.duckdb_memory_limit, "threads": self.duckdb_threads}
 
     def connect_work(self) -> duckdb.DuckDBPyConnection:
-        """Open the working database (never the published one) for writing."""
+        """Open the working database (never the published one) for writing.
+
+        It holds the raw rows, organisation numbers among them, so its folder is the owner's
+        alone (0700), as the restricted folder is.
+        """
         self.work_db_path.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.work_db_path.parent, 0o700)
         return duckdb.connect(str(self.work_db_path), config=self.duckdb_config)
 
     def pseudonym_secret(self) -> bytes:
