@@ -99,16 +99,21 @@ def sql_command(args: argparse.Namespace) -> int:
 
 def extract_command(args: argparse.Namespace) -> int:
     from orchestration.night import today
-    from warehouse.extracts import write_tillvaxtverket_extract
+    from warehouse.extracts import selection_problem, write_tillvaxtverket_extract
 
     if not published_files_exist(published_file(args.warehouse), identifiers_file(args.warehouse)):
         return EXIT_USAGE
+    problem = selection_problem(published_file(args.warehouse), args.program, args.year)
+    if problem:
+        print(f"error: {problem}. Nothing was written.", file=sys.stderr)
+        return EXIT_USAGE
     date = today()
-    restricted = args.warehouse / "restricted" / "extracts" / date
-    if args.program or args.year:  # a selection never overwrites the night's full list
-        restricted = restricted / f"{args.program or 'alla'}_{args.year or 'alla'}".replace(" ", "_")
+    extracts, restricted = args.warehouse / "extracts" / date, args.warehouse / "restricted" / "extracts" / date
+    if args.program or args.year:  # a selection never overwrites the night's full extract or list
+        selection = f"{args.program or 'alla'}_{args.year or 'alla'}".replace(" ", "_")
+        extracts, restricted = extracts / selection, restricted / selection
     files = write_tillvaxtverket_extract(
-        published_file(args.warehouse), identifiers_file(args.warehouse), args.out or args.warehouse / "extracts" / date,
+        published_file(args.warehouse), identifiers_file(args.warehouse), args.out or extracts,
         restricted, args.program, args.year,
     )
     print(f"wrote {files.workbook} (and CSVs beside it)")

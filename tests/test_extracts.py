@@ -1,11 +1,13 @@
 """The nightly Tillväxtverket extract ties out with the landing files, read back from the .xlsx."""
 
+import shutil
 import stat
 
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
+from tests.conftest import run_cli
 from tests.independent import export_increase_counts, memberships, read_any, supported_enterprises
 
 PARTICIPATING = "Antal deltagande företag"
@@ -79,3 +81,30 @@ def test_identifiers_only_in_the_restricted_participant_list(nightly_run, extrac
     assert set(listed["Organisationsnummer"]) == set(expected["org"])
     aggregate_text = "".join(p.read_text(encoding="utf-8-sig") for p in extract["folder"].glob("*.csv"))
     assert not any(org in aggregate_text for org in expected["org"])
+
+
+@pytest.fixture
+def warehouse_copy(nightly_run, tmp_path):
+    target = tmp_path / "warehouse"
+    shutil.copytree(nightly_run["warehouse"], target, ignore=shutil.ignore_patterns("work", "dagster_home"))
+    return target
+
+
+def test_a_selected_extract_leaves_the_nights_full_extract_alone(nightly_run, warehouse_copy):
+    full = warehouse_copy / "extracts" / nightly_run["night"] / "indikatorer.csv"
+    night_full = full.read_bytes()
+    assert run_cli("extract", "tillvaxtverket", "--program", "Exportboost", "--year", "2019",
+                   "--warehouse", str(warehouse_copy)) == 0
+    (selected,) = (warehouse_copy / "extracts").glob("*/Exportboost_2019/indikatorer.csv")
+    rows = pd.read_csv(selected, sep=";", encoding="utf-8-sig")
+    assert len(rows) > 0 and set(zip(rows["Program"], rows["År"])) == {("Exportboost", 2019)}
+    assert full.read_bytes() == night_full
+
+
+@pytest.mark.parametrize("selection, named", [(["--program", "Exportbost"], "Exportboost"),
+                                              (["--year", "1999"], "the years are")])
+def test_a_selection_of_nothing_is_a_usage_error(warehouse_copy, capsys, selection, named):
+    assert run_cli("extract", "tillvaxtverket", *selection, "--warehouse", str(warehouse_copy)) == 2
+    message = capsys.readouterr().err
+    assert "Nothing was written" in message and named in message
+    assert not list((warehouse_copy / "extracts").glob("*/*_*/indikatorer.csv"))

@@ -50,6 +50,22 @@ def _filters(program: str | None, year: int | None, year_column: str) -> tuple[s
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
+def selection_problem(published: Path, program: str | None, year: int | None) -> str | None:
+    """Why ``program`` and ``year`` select nothing in the published indicators, or None."""
+    with duckdb.connect(str(published), read_only=True) as con:
+        programs = [p for (p,) in con.execute(
+            "SELECT DISTINCT program FROM marts.rpt_tillvaxtverket_indicators ORDER BY 1").fetchall()]
+        if program and program not in programs:
+            return f"no program '{program}' in the indicators; the programs are: {', '.join(programs)}"
+        where, params = _filters(program, None, "year")
+        years = [y for (y,) in con.execute(
+            f"SELECT DISTINCT year FROM marts.rpt_tillvaxtverket_indicators{where} ORDER BY 1", params).fetchall()]
+    if year and year not in years:
+        return (f"no indicators for {year}{f' in {program}' if program else ''}; "
+                f"the years are: {', '.join(map(str, years))}")
+    return None
+
+
 def write_tillvaxtverket_extract(published: Path, identifiers: Path, out_dir: Path, restricted_dir: Path,
                                  program: str | None = None, year: int | None = None) -> ExtractFiles:
     """Write the extract for ``program`` and ``year`` (all when None) from the published files."""
