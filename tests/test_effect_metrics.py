@@ -58,10 +58,19 @@ def test_export_increase_counts(nightly_run):
 
 
 def test_small_groups_are_hidden_with_a_reason(nightly_run):
-    hidden = _query(
-        nightly_run,
-        "SELECT share_increased_export_pct, suppression_reason FROM marts.rpt_export_outcomes WHERE is_suppressed",
-    )
-    assert not hidden.empty
-    assert hidden["share_increased_export_pct"].isna().all()
-    assert hidden["suppression_reason"].str.contains("fewer than 5").all()
+    """Each figure is hidden exactly when its own count of firms is under 5, and the row says so."""
+    rows = _query(nightly_run, "SELECT * FROM marts.rpt_export_outcomes")
+    figures = {"share_increased_export_pct": "n_with_export_data", "share_with_new_market_pct": "n_with_market_data",
+               "share_growing_on_existing_market_pct": "n_with_base_market_data",
+               "median_export_growth_pct": "n_with_export_growth"}
+    hidden_any = False
+    for figure, denominator in figures.items():
+        small = rows[denominator] < 5
+        assert rows.loc[small, figure].isna().all(), figure
+        assert rows.loc[~small & (rows[denominator] > 0), figure].notna().all(), figure
+        assert rows.loc[small, "is_suppressed"].all(), figure
+        hidden_any |= small
+    assert hidden_any.any()
+    assert (rows["is_suppressed"] == hidden_any).all()
+    assert rows.loc[hidden_any, "suppression_reason"].str.contains("fewer than 5").all()
+    assert rows.loc[~hidden_any, "suppression_reason"].isna().all()

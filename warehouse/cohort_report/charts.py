@@ -141,12 +141,9 @@ def export_outcomes_figure(exports: pd.DataFrame) -> Figure:
     name = "export_outcomes"
     heading = "Export outcomes per cohort, by the gender of the firm's leader"
     hidden = []
-    for _, row in exports[exports["is_suppressed"]].iterrows():
-        hidden.append(f"{row['program']} {row['cohort_year']}, {GENDERS[row['leader_gender']].lower()}: "
-                      f"{row['suppression_reason']}")
-    shown = exports[~exports["is_suppressed"]]
+    # Each share is hidden on its own denominator, so a row can show some shares and hide others.
     long = pd.concat([
-        shown.assign(measure=measure, share_pct=shown[share], n_denominator=shown[denominator])
+        exports.assign(measure=measure, share_pct=exports[share], n_denominator=exports[denominator])
         for measure, (share, denominator) in EXPORT_MEASURES.items()
     ])
     for _, row in long[long["share_pct"].isna()].iterrows():

@@ -166,10 +166,21 @@ select
     n_with_export_growth,
     {{ suppressed('round(median_export_growth_pct, 1)', 'n_with_export_growth') }} as median_export_growth_pct,
     {{ suppressed('round(mean_export_growth_pct, 1)', 'n_with_export_growth') }} as mean_export_growth_pct,
-    n_with_export_data < {{ var('min_firms_shown', 5) }} as is_suppressed,
-    case
-        when n_with_export_data < {{ var('min_firms_shown', 5) }}
-            then 'fewer than {{ var("min_firms_shown", 5) }} firms with export data: shares hidden'
-    end
-        as suppression_reason
+    -- Each share is hidden on its own denominator; the flag and the reason name every one hidden.
+    {%- set denominators = {
+        'n_with_export_data': 'the share increasing export turnover (export data)',
+        'n_with_market_data': 'the share on a new market (market data)',
+        'n_with_base_market_data': 'the share growing on an existing market (base-year market data)',
+        'n_with_export_growth': 'the export growth (export turnover in both years)',
+    } %}
+    least({{ denominators.keys() | join(', ') }}) < {{ var('min_firms_shown', 5) }} as is_suppressed,
+    nullif(concat_ws(
+        '; ',
+        {%- for denominator, share in denominators.items() %}
+            case
+                when {{ denominator }} < {{ var('min_firms_shown', 5) }}
+                    then '{{ share }} hidden: fewer than {{ var("min_firms_shown", 5) }} firms with the data'
+            end{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    ), '') as suppression_reason
 from aggregated
