@@ -198,11 +198,10 @@ def run_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    from expectations.suites import DEFAULT_COUNTIES, parse_counties
-    from orchestration.defs.resources import COUNTIES_ENV
+    from orchestration.defs.resources import COUNTIES_ENV, covered_counties
 
     try:
-        parse_counties(os.environ.get(COUNTIES_ENV, ",".join(DEFAULT_COUNTIES)))
+        covered_counties()
     except ValueError as error:
         print(f"error: {COUNTIES_ENV}={error}", file=sys.stderr)
         return EXIT_USAGE

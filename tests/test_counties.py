@@ -31,6 +31,13 @@ def test_counties_setting_names_codes_or_all():
         parse_counties("14,15")
 
 
+def test_a_bad_counties_setting_stops_the_run_before_it_starts(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FOLLOWUP_COUNTIES", "14,99")
+    assert run_cli("run", "--landing", str(tmp_path), "--warehouse", str(tmp_path / "warehouse")) == 2
+    assert "FOLLOWUP_COUNTIES='14,99'" in capsys.readouterr().err
+    assert not (tmp_path / "warehouse").exists()
+
+
 def test_each_county_holds_its_own_municipalities():
     every = municipality_codes(parse_counties("all"))
     assert len(every) == 290 and len(set(every)) == 290

@@ -32,6 +32,11 @@ MEMORY_LIMIT_ENV = "FOLLOWUP_DUCKDB_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "3GB"
 
 
+def covered_counties(setting: str | None = None) -> tuple[str, ...]:
+    """The counties of ``setting``, else of FOLLOWUP_COUNTIES as it is now, else Västra Götaland."""
+    return parse_counties(setting or os.environ.get(COUNTIES_ENV) or ",".join(DEFAULT_COUNTIES))
+
+
 class WarehouseResource(dg.ConfigurableResource):
     """The landing folder a run reads and the warehouse directory it builds and publishes in."""
 
@@ -48,7 +53,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @property
     def covered_counties(self) -> tuple[str, ...]:
-        return parse_counties(self.counties or os.environ.get(COUNTIES_ENV) or ",".join(DEFAULT_COUNTIES))
+        return covered_counties(self.counties)
 
     @property
     def landing_path(self) -> Path:
