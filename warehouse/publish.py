@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.typing import IDENTIFYING_RULES, sql_literal
+from ingest.typing import IDENTIFYING_RULES, redacted_message_sql, sql_literal
 
 PUBLISHED_NAME = "followup.duckdb"
 IDENTIFIERS_NAME = "identifiers.duckdb"
@@ -70,12 +70,12 @@ def publish(work_db: Path, published: Path, schemas: tuple[str, ...] = ANALYST_S
 def _select(schema: str, table: str) -> str:
     source = f'work."{schema}"."{table}"'
     if (schema, table) == ("audit", "quarantine"):
-        rules = ", ".join(f"'{r}'" for r in IDENTIFYING_RULES)
+        rules = ", ".join(sql_literal(r) for r in IDENTIFYING_RULES)
         return (
-            f"SELECT * REPLACE ("
-            f"CASE WHEN rule IN ({rules}) THEN '[redacted]' ELSE value END AS value, "
-            f"CASE WHEN rule IN ({rules}) THEN replace(message, value, '[redacted]') ELSE message END AS message"
-            f") FROM {source}"
+            f"SELECT q.* REPLACE ("
+            f"CASE WHEN q.rule IN ({rules}) THEN '[redacted]' ELSE q.value END AS value, "
+            f"{redacted_message_sql('q')} AS message"
+            f") FROM {source} AS q"
         )
     return f"SELECT * FROM {source}"
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import altair as alt
 import pandas as pd
 
+from expectations.suites import AGE_BANDS, SCB_SIZE_CLASSES
 from warehouse.cohort_report.queries import ALL_COHORTS
 
 OUTCOMES = {"turnover": "Net turnover", "employees": "Employment"}
@@ -18,8 +19,6 @@ GROUPS = {"participants": "Participants", "matched_controls": "Matched controls"
 GROUP_COLOURS = ["#1f4e79", "#d97a00"]
 DIMENSIONS = {"kommun": "municipality", "sni_avdelning": "SNI section", "storleksklass": "size class",
               "alder": "age band"}
-SIZE_CLASSES = ["0", "1-4", "5-9", "10-19", "20-49", "50-99", "100-199", "200-499", "500+"]
-AGE_BANDS = ["0-4", "5-9", "10-14", "15-19", "20-29", "30-39", "40-50", ">50"]
 POPULATIONS = ["Participants", "County (SCB)"]
 GENDERS = {"kvinna": "Led by women", "man": "Led by men", "totalt": "All firms"}
 GENDER_COLOURS = ["#b2182b", "#2166ac", "#7f7f7f"]
@@ -109,7 +108,7 @@ def representativity_figure(representativity: pd.DataFrame, dimension: str, base
     visible = rows[~rows["is_suppressed"]]
     if visible.empty:
         return Figure(name, heading, None, hidden)
-    order = {"storleksklass": SIZE_CLASSES, "alder": AGE_BANDS}.get(dimension)
+    order = {"storleksklass": SCB_SIZE_CLASSES, "alder": AGE_BANDS}.get(dimension)
     if order:  # the classes in their natural order, county by county
         rank = visible["category"].map({category: i for i, category in enumerate(order)})
         labels = list(visible.assign(rank=rank).sort_values(["county_code", "rank"])["label"].drop_duplicates())
