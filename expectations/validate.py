@@ -11,6 +11,8 @@ values are joined back to their ``_line`` in DuckDB; the caller quarantines the 
 
 from __future__ import annotations
 
+import importlib
+import threading
 from dataclasses import dataclass, field
 
 import duckdb
@@ -24,6 +26,22 @@ _DERIVED = {
     "baselines": {"dimension_category": "dimension || ':' || category"},
 }
 _UNIQUE = "ExpectCompoundColumnsToBeUnique"
+
+
+_gx_import: threading.Thread | None = None
+
+
+def start_importing_gx() -> None:
+    """Import GX in the background while DuckDB reads the first delivery.
+
+    The import takes about 3 s of one core, and DuckDB's reading releases the GIL; an import
+    the validation then asks for waits on the same module lock, so it never sees half a module.
+    """
+    global _gx_import
+    if _gx_import is None:
+        _gx_import = threading.Thread(target=importlib.import_module, args=("great_expectations",),
+                                      name="import-great-expectations", daemon=True)
+        _gx_import.start()
 
 
 @dataclass

@@ -33,7 +33,7 @@ import duckdb
 import pandas as pd
 
 from expectations.suites import DEFAULT_COUNTIES, NATURAL_KEYS
-from expectations.validate import failing_rows, validate_table
+from expectations.validate import failing_rows, start_importing_gx, validate_table
 from ingest.contracts import Kind, Source
 from ingest.orgnr import LUHN_PROBLEM, ORGNR_SQL_MACROS, hmac_pads
 from ingest.reader import Delivery, FileRejected, drop_delivery, read_delivery
@@ -167,6 +167,7 @@ def load_source(
         staged = None
         try:
             if not earlier:
+                start_importing_gx()
                 # Read, type and validate before the transaction opens: DuckDB scans a table
                 # created inside an open transaction at about half the speed.
                 staged = _stage_file(con, source, path, load_id, secret, index, settings)
@@ -292,8 +293,11 @@ def _write_file(con, source: Source, staged: _StagedFile, sha: str, load_id: str
         [load_id, source.name, label],
     )
     _quarantine_malformed(con, source, staged.delivery, load_id, label)
-    _record_superseded(con, source, load_id, sequence)
-    _record_replaced(con, source, load_id, sequence, path)
+    # A source's first delivery supersedes nothing: the self-join of raw would cost a second
+    # of a national file for no row.
+    if _has_earlier_delivery(con, source, sequence):
+        _record_superseded(con, source, load_id, sequence)
+        _record_replaced(con, source, load_id, sequence, path)
     quarantined = staged.quarantined
     outcome = OUTCOME_QUARANTINED if quarantined else OUTCOME_LOADED
     notes = [f"{quarantined} row(s) quarantined; see audit.quarantine"] if quarantined else []
@@ -387,6 +391,12 @@ def _identical_and_in_effect(con, source: Source, sha: str) -> list[tuple[str]]:
         """,
         [source.name, sha],
     ).fetchall()
+
+
+def _has_earlier_delivery(con, source: Source, sequence: int) -> bool:
+    return con.execute(
+        "SELECT count(*) > 0 FROM audit.loads WHERE source = ? AND delivery_seq < ?", [source.name, sequence]
+    ).fetchone()[0]
 
 
 def _record_replaced(con, source: Source, load_id: str, sequence: int, path: Path) -> None:
