@@ -177,7 +177,7 @@ def test_machine_description_is_parsed_from_proc_files():
     assert memory_total_gb("MemTotal:       24000000 kB\nMemFree: 1 kB") == pytest.approx(24.576)
 
 
-def fake_size_result(night_seconds, floor_seconds, peak_gb=5.0, quiet_seconds=None, republished=False):
+def fake_size_result(night_seconds, floor_seconds, peak_gb=5.0, quiet_seconds=None, republished=False, n_firms=20_000):
     from pathlib import Path
 
     from bench.floor import FloorRun
@@ -189,7 +189,7 @@ def fake_size_result(night_seconds, floor_seconds, peak_gb=5.0, quiet_seconds=No
     def measured(seconds, exit_code=0):
         return Measured(exit_code, seconds, int(peak_gb * 1e9), int(peak_gb * 1e9 / 2), Path("out"), Path("err"))
 
-    result = SizeResult(20_000)
+    result = SizeResult(n_firms)
     result.nights = [Night(measured(s), "run", {"followup_dbt_models": s / 2},
                            {"raw_bisnode": {"rows_loaded": 1000, "seconds_read_validate": 1.0}}) for s in night_seconds]
     result.nights.append(Night(measured(1.0, exit_code=1)))  # a failed run counts in no figure
@@ -212,6 +212,17 @@ def test_table_reports_medians_failures_and_the_issue_targets():
     assert rows["  nightly ≤ 3× floor"] == ["met"]
     assert rows["  no deliveries: < 30 s, nothing republished"] == ["met"]
     assert rows["  new participants file: Bisnode not re-read, not re-validated"] == ["n/a"]
+
+
+def test_growth_ratio_compares_what_each_size_adds_over_the_smallest():
+    from bench.report import build_rows
+
+    small = fake_size_result([30.0, 31.0, 29.0], [2.0, 2.0, 2.0])
+    large = fake_size_result([130.0, 120.0, 125.0], [12.0, 14.0, 13.0], n_firms=1_200_000)
+    rows = dict(build_rows([small, large]))
+    # (125 - 30) / (13 - 2) = 8.6; the plain ratio 125 / 13 = 9.6 also carries the fixed cost.
+    assert rows["  growth over 20,000 firms: nightly / floor"] == ["n/a", "8.6×"]
+    assert rows["nightly / floor (medians)"] == ["15.0×", "9.6×"]
 
 
 def test_targets_not_met_are_said_so():
