@@ -1,10 +1,12 @@
 -- One row per firm and fiscal year: the financial outcomes every metric is built from, and the
 -- number of export markets the follow-up survey lists for the year.
 with markets as (
+    -- The deduplicated markets hold one row per firm, year and country (their primary-key
+    -- test), so counting rows counts countries; a distinct count cost a second nationally.
     select
         firm_key,
         market_year,
-        count(distinct country_code) as n_export_markets
+        count(*) as n_export_markets
     from {{ ref('int_export_markets__deduplicated') }}
     group by firm_key, market_year
 )
