@@ -7,7 +7,7 @@ A delivered file has exactly one of three outcomes:
    with file, line, column, value, rule and a message a person can act on; the rest loaded;
 3. ``rejected``: the file as a whole is unusable (unreadable, missing columns, empty,
    truncated, or too many bad rows). Nothing from it loads; a copy and a ``.reason.txt``
-   go to ``landing/rejected/``.
+   go to ``landing/rejected/<source>/``.
 
 ``audit.loads`` holds one row per delivered file (rows read = loaded + quarantined). Files
 are identified by name and sha256: a file already processed is not read again (even if the
@@ -85,7 +85,7 @@ DELIVERY_COLUMNS = [("_file_sha256", "VARCHAR"), ("_delivery_seq", "INTEGER")]
 class LoadSettings:
     # A file with a larger share of bad rows is rejected whole: it is likely the wrong file.
     max_quarantine_share: float = 0.5
-    # Copy each delivery to landing/archive/ and rejected ones to landing/rejected/.
+    # Copy each delivery to landing/archive/ and rejected ones to landing/rejected/<source>/.
     keep_copies: bool = True
     # Where those copies go when the landing folder cannot be written (a read-only share).
     fallback_copies_dir: Path | None = None
@@ -317,7 +317,9 @@ def _reject_if_incomplete(con, path: Path, delivery: Delivery) -> None:
             fh.seek(max(0, path.stat().st_size - 1))
             ends_with_newline = fh.read(1) in (b"\n", b"\r")
         last = delivery.malformed[-1]
-        if not ends_with_newline and last.rule == "csv_structure" and "fewer fields" in last.message:
+        # Cut off mid-row: too few fields, or a quoted value the end of the file left open.
+        cut = "fewer fields" in last.message or last.value.count('"') % 2 == 1
+        if not ends_with_newline and last.rule == "csv_structure" and cut:
             raise FileRejected(
                 path, "the file is cut off in the middle of a row; deliver the complete file again", line=last.line
             )
@@ -521,8 +523,11 @@ def _archive(landing_dir: Path, path: Path, sha: str) -> None:
 
 
 def _set_aside(landing_dir: Path, path: Path, reason: str) -> None:
-    """Put a copy of a rejected file, and why, in landing/rejected/ for the sender to see."""
-    folder = landing_dir / "rejected"
+    """Put a copy of a rejected file, and why, in landing/rejected/<source>/ for the sender to see.
+
+    One folder per source: two sources' files may share a name (leverans.csv), and neither
+    copy nor reason may overwrite the other's."""
+    folder = landing_dir / "rejected" / path.parent.name
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(path, folder / path.name)
     (folder / f"{path.name}.reason.txt").write_text(reason + "\n", encoding="utf-8")

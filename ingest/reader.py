@@ -209,6 +209,11 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table:
         for record, column_idx, error_type, csv_line in rejects
         if (csv_line or "").strip(f"{scan.delimiter} \t\r\n")
     ]
+    try:
+        _reject_if_rows_run_together(path, malformed)
+    except FileRejected:
+        con.execute(f"DROP TABLE {table}_read; DROP TABLE {table}_rejects; DROP TABLE {table}_scans")
+        raise
     create_numbered_view(con, f"{table}_numbered", table, scan.first_data_line, records)
     con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * EXCLUDE (_blank) FROM {table}_numbered "
                 "WHERE NOT _blank")
@@ -253,6 +258,22 @@ def _sniff_header(path: Path, head_lines: list[str], source: Source):
     raise FileRejected(path, str(failure))
 
 
+def _reject_if_rows_run_together(path: Path, malformed: list[MalformedRow]) -> None:
+    """A bad row that spans several lines took the rows on them along: a quote opened and not
+    closed on its line makes the parser read on, past the line ends, until the next quote or
+    the end of the file. Those rows could be loaded neither one by one nor counted, so the
+    file is rejected, naming the lines."""
+    for row in malformed:
+        spanned = len(row.value.splitlines())
+        if spanned > 1:
+            raise FileRejected(
+                path, f"lines {row.line}–{row.line + spanned - 1} were read as one row: a quote (\") in column "
+                f"'{row.column}' on line {row.line} is not closed on that line, so the rows after it cannot be told "
+                "apart; close the quote (a \" inside a value is written \"\") or remove it, and deliver the file again",
+                line=row.line,
+            )
+
+
 def _malformed(line: int, cells: list[str], column_idx: int, error_type: str, csv_line: str) -> MalformedRow:
     # For a short row, DuckDB counts from 0: the first column the row has no field for.
     missing = [c.strip() for c in cells[column_idx:]] if error_type == "MISSING COLUMNS" else []
@@ -268,7 +289,8 @@ def _malformed(line: int, cells: list[str], column_idx: int, error_type: str, cs
         "TOO MANY COLUMNS": f"has more fields than the header's {len(cells)} columns",
         "MISSING COLUMNS": f"has fewer fields than the header's {len(cells)} columns (none for "
                            + ", ".join(f"'{c}'" for c in missing) + ")",
-        "UNQUOTED VALUE": "has a quote character inside an unquoted value",
+        "UNQUOTED VALUE": "has a quoted value that is not closed properly (a quote must end the value it opens, "
+                          "and a quote inside a value is written twice)",
     }.get(error_type, f"could not be parsed ({error_type.lower()})")
     return MalformedRow(
         line=line,

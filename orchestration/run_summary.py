@@ -72,5 +72,5 @@ def print_summary(run_id: str, warehouse: Path, report_page: Path | None) -> boo
     if report_page is not None:
         print(f"Cohort report: {report_page.resolve()} (charts as PNG beside it)")
     if rejected:
-        print(f"\nCompleted with rejections: {len(rejected)} file(s) were not loaded (copies and reasons in landing/rejected/).")
+        print(f"\nCompleted with rejections: {len(rejected)} file(s) were not loaded (copies and reasons in landing/rejected/<source>/).")
     return bool(rejected)

@@ -81,8 +81,8 @@ def test_case_outcome(case, catalog_run):
         assert fragment not in message
     if outcome == "rejected":
         assert str(paths[0]) in message
-        assert (landing / "rejected" / paths[0].name).exists()
-        assert (landing / "rejected" / f"{paths[0].name}.reason.txt").read_text(encoding="utf-8").strip() == message
+        assert (landing / "rejected" / expected["source"] / paths[0].name).exists()
+        assert (landing / "rejected" / expected["source"] / f"{paths[0].name}.reason.txt").read_text(encoding="utf-8").strip() == message
         assert con.execute("SELECT count(*) FROM raw.{} WHERE _source_file = ?".format(expected["source"]),
                            [str(paths[0])]).fetchone() == (0,)
     if "second_outcome" in expected:

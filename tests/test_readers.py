@@ -226,7 +226,18 @@ def test_copies_fall_back_when_the_landing_folder_cannot_be_written(tmp_path):
     results = load_source(con, PARTICIPANTS, landing, "test-load", b"key", LoadSettings(fallback_copies_dir=fallback))
     assert sorted(r.outcome for r in results) == ["loaded", OUTCOME_REJECTED]
     assert len(list((fallback / "archive").rglob("*.csv"))) == 2
-    assert (fallback / "rejected" / "empty.csv.reason.txt").exists()
+    assert (fallback / "rejected" / "participants" / "empty.csv.reason.txt").exists()
+
+
+def test_rejected_files_of_two_sources_with_one_name_keep_their_own_copies_and_reasons(tmp_path):
+    write(tmp_path / "bisnode" / "leverans.csv", BISNODE_HEADER + "\n")
+    write(tmp_path / "participants" / "leverans.csv", "")
+    load(tmp_path, BISNODE)
+    load(tmp_path, PARTICIPANTS)
+    reasons = {source: (tmp_path / "rejected" / source / "leverans.csv.reason.txt").read_text(encoding="utf-8")
+               for source in ("bisnode", "participants")}
+    assert "no data rows" in reasons["bisnode"] and "empty" in reasons["participants"]
+    assert (tmp_path / "rejected" / "bisnode" / "leverans.csv").read_text(encoding="utf-8") == BISNODE_HEADER + "\n"
 
 
 @pytest.mark.parametrize("delimiter", [";", ",", "\t"])
