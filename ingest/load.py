@@ -239,7 +239,7 @@ def _stage_file(con, source: Source, path: Path, load_id: str, secret: bytes, in
     # Validation reads the rows clean so far; the rule failures it finds are added to _errors after.
     con.execute(f"CREATE OR REPLACE TEMP VIEW {table}_clean AS SELECT * FROM {table}_typed WHERE len(_errors) = 0")
     staged.validation = validate_table(con, source.name, f"{table}_clean", names, settings.counties)
-    failures = failing_rows(staged.validation)
+    failures = _as_delivered(con, table, failing_rows(staged.validation), delivery.headers)
     failures["column_name"] = [_delivered_header(c, delivery.headers) for c in failures["column_name"]]
     _flag_rule_failures(con, table, label, failures)
 
@@ -323,6 +323,29 @@ def _reject_if_incomplete(con, path: Path, delivery: Delivery) -> None:
             raise FileRejected(
                 path, "the file is cut off in the middle of a row; deliver the complete file again", line=last.line
             )
+
+
+# Rules that judge a value derived from a delivered column show that column's text.
+_SHOWN_AS = {"registration_year": "registration_date"}
+
+
+def _as_delivered(con, table: str, failures: pd.DataFrame, headers: dict[str, str]) -> pd.DataFrame:
+    """The failing values as the sender typed them ('-100', 'Sverige', '487'), not as typed
+    for validation ('-100.0', 'SVERIGE', '0487'), so they can be found in the file.
+
+    A key of several columns keeps its pseudonymous firm key: the organisation number is
+    not repeated in the quarantine's message."""
+    shown = {c: _SHOWN_AS.get(c, c) for c in failures["column_name"].unique() if _SHOWN_AS.get(c, c) in headers}
+    if failures.empty or not shown:
+        return failures
+    texts = " ".join(f"WHEN {sql_literal(c)} THEN delivered_text(t.{text})" for c, text in shown.items())
+    con.register("failures_typed", failures)
+    delivered = con.execute(
+        f"SELECT f.line, f.column_name, coalesce(CASE f.column_name {texts} END, f.value) AS value, f.rule, f.advice "
+        f"FROM failures_typed AS f LEFT JOIN {table} AS t ON t._line = f.line ORDER BY f.line, f.rule, f.column_name"
+    ).df()
+    con.unregister("failures_typed")
+    return delivered
 
 
 def _delivered_header(column: str, headers: dict[str, str]) -> str:

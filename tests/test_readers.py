@@ -143,6 +143,20 @@ def test_bad_rows_are_quarantined_with_file_line_column_and_reason(tmp_path):
     assert con.execute("SELECT list(_line ORDER BY _line) FROM raw.participants").fetchone()[0] == [2, 6, 7, 8]
 
 
+def test_values_breaking_a_rule_are_quoted_as_delivered(tmp_path):
+    write(tmp_path / "bisnode" / "b.csv",
+          BISNODE_HEADER + "\n"
+          f"{VALID};A AB;2019;-100;;4;1480;25620;2005-03-01;AB\n"   # line 2: negative turnover
+          f"{VALID};A AB;2020;100;;4; 487;25620;2005-03-01;AB\n"    # line 3: no such municipality
+          f"{VALID};A AB;2021;100;;4;1480;25620;2005-03-01;AB\n"
+          f"{VALID};A AB;2022;100;;4;1480;25620;2005-03-01;AB\n")
+    con, _ = load(tmp_path, BISNODE)
+    rows = con.execute("SELECT line, column_name, value, message FROM audit.quarantine ORDER BY line").fetchall()
+    assert [(line, column, value) for line, column, value, _ in rows] == [
+        (2, "Nettoomsättning (tkr)", "-100"), (3, "Kommunkod", "487")]
+    assert "value '-100'" in rows[0][3] and "value '487'" in rows[1][3]
+
+
 def test_rows_after_empty_lines_keep_their_line_numbers(tmp_path):
     """DuckDB passes over empty lines; the lines quarantine and lineage name must still be the file's."""
     write(tmp_path / "participants" / "p.csv",
