@@ -65,4 +65,4 @@ def test_a_list_delivered_again_replaces_the_earlier_one(small_region, tmp_path)
     with duckdb.connect(str(warehouse / "followup.duckdb"), read_only=True) as con:
         outcome = con.execute("SELECT outcome FROM audit.loads WHERE path LIKE '%utan_kohort_igen.csv'").fetchall()
     assert outcome == [("rejected",)]
-    assert (landing / "rejected" / "utan_kohort_igen.csv").exists()
+    assert (landing / "rejected" / "participants" / "utan_kohort_igen.csv").exists()
