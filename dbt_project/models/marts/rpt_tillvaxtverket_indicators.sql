@@ -79,10 +79,6 @@ wide as (
     group by all
 ),
 
-measured as (
-    select unnest({{ measured_indicator_list() }}) as indicator
-),
-
 targets as (
     select *
     from {{ ref('int_operators__targets_deduplicated') }}
@@ -102,13 +98,15 @@ select
     targets.target_women,
     targets.target_men,
     targets.target_total,
-    -- An indicator the warehouse does not measure has no outcome (not 0, which would read as a
-    -- target missed); rpt_data_quality_warnings lists those targets.
-    case when measured.indicator is not null then cast(coalesce(wide.outcome_women, 0) as bigint) end as outcome_women,
-    case when measured.indicator is not null then cast(coalesce(wide.outcome_men, 0) as bigint) end as outcome_men,
-    case when measured.indicator is not null then cast(coalesce(wide.outcome_total, 0) as bigint) end as outcome_total,
+    -- A target with no measured outcome row gets no outcome (not 0, which would read as a
+    -- target missed): an indicator the warehouse does not measure (rpt_data_quality_warnings
+    -- lists those targets), a year with no cohort, or a cohort whose follow-up year is not yet
+    -- in the Bisnode data. Where the outcome is measured, a gender with no firm counts 0.
+    case when wide.indicator is not null then cast(coalesce(wide.outcome_women, 0) as bigint) end as outcome_women,
+    case when wide.indicator is not null then cast(coalesce(wide.outcome_men, 0) as bigint) end as outcome_men,
+    case when wide.indicator is not null then cast(coalesce(wide.outcome_total, 0) as bigint) end as outcome_total,
     case
-        when measured.indicator is not null
+        when wide.indicator is not null
             then round(100.0 * coalesce(wide.outcome_total, 0) / nullif(targets.target_total, 0), 1)
     end as share_of_target_met_pct
 from wide
@@ -117,4 +115,3 @@ full outer join targets
         wide.program = targets.program
         and wide.indicator_year = targets.target_year
         and wide.indicator = targets.indicator
-left join measured on coalesce(wide.indicator, targets.indicator) = measured.indicator
