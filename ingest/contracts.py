@@ -7,6 +7,7 @@ the kind decides how ``ingest.typing`` parses it and what counts as an error.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from enum import Enum
 
@@ -56,8 +57,9 @@ class Source:
 
 
 def normalise_header(header: object) -> str:
-    """Headers match case-insensitively, ignoring surrounding and doubled spaces."""
-    return " ".join(str(header).replace("\ufeff", "").split()).casefold()
+    """Headers match case-insensitively, ignoring surrounding and doubled spaces and how the
+    letters with accents are stored (composed, or a letter and a combining mark as macOS saves them)."""
+    return unicodedata.normalize("NFC", " ".join(str(header).replace("\ufeff", "").split())).casefold()
 
 
 PARTICIPANTS = Source(

@@ -289,3 +289,16 @@ def test_delivered_text_is_the_trimmed_text():
     assert len(rows) == len(texts)
     for text, shortcut, trimmed in rows:
         assert shortcut == trimmed, repr(text)
+
+
+def test_text_saved_decomposed_as_macos_does_matches_headers_and_lists(tmp_path):
+    import unicodedata
+
+    text = f"Organisationsnummer;Företagsnamn;Program;Kohort;ledning_kön\n{VALID};Å AB;Gå globalt;2016;kvinna\n"
+    decomposed = unicodedata.normalize("NFD", text)
+    assert decomposed != text
+    write(tmp_path / "participants" / "p.csv", decomposed)
+    con, results = load(tmp_path, PARTICIPANTS)
+    assert (results[0].outcome, results[0].message) == ("loaded", "")
+    assert con.execute("SELECT company_name, program, leader_gender FROM raw.participants").fetchone() == (
+        "Å AB", "Gå globalt", "kvinna")
