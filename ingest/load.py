@@ -87,7 +87,8 @@ class LoadSettings:
     max_quarantine_share: float = 0.5
     # Copy each delivery to landing/archive/ and rejected ones to landing/rejected/<source>/.
     keep_copies: bool = True
-    # Where those copies go when the landing folder cannot be written (a read-only share).
+    # Where those copies go when the landing folder cannot be written (a read-only share);
+    # made the owner's alone (0700), since deliveries carry personal identity numbers.
     fallback_copies_dir: Path | None = None
     # The counties whose municipality codes Bisnode and SCB rows may carry.
     counties: tuple[str, ...] = DEFAULT_COUNTIES
@@ -530,6 +531,9 @@ def _with_fallback(copy, landing_dir: Path, settings: LoadSettings, *args) -> No
     except OSError:
         if settings.fallback_copies_dir is None:
             raise
+        # The copies hold organisation numbers, personal ones among them: the owner's alone.
+        settings.fallback_copies_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(settings.fallback_copies_dir, 0o700)
         copy(settings.fallback_copies_dir, *args)
 
 

@@ -241,6 +241,7 @@ def test_copies_fall_back_when_the_landing_folder_cannot_be_written(tmp_path):
     assert sorted(r.outcome for r in results) == ["loaded", OUTCOME_REJECTED]
     assert len(list((fallback / "archive").rglob("*.csv"))) == 2
     assert (fallback / "rejected" / "participants" / "empty.csv.reason.txt").exists()
+    assert fallback.stat().st_mode & 0o777 == 0o700  # the copies carry organisation numbers
 
 
 def test_rejected_files_of_two_sources_with_one_name_keep_their_own_copies_and_reasons(tmp_path):

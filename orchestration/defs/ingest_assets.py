@@ -25,7 +25,7 @@ def build_source_asset(source: Source) -> dg.AssetsDefinition:
                 con, source, warehouse.landing_path, context.run_id, warehouse.pseudonym_secret(),
                 LoadSettings(
                     max_quarantine_share=warehouse.max_quarantine_share,
-                    fallback_copies_dir=warehouse.warehouse_path / "landing_copies",
+                    fallback_copies_dir=warehouse.warehouse_path / "restricted" / "landing_copies",
                     counties=warehouse.covered_counties,
                 ),
             )
