@@ -113,7 +113,9 @@ def county_size_class_shares(landing: Path) -> pd.Series:
     """SCB size-class shares, weighted over the participants' base years (known size only)."""
     weights = _base_year_weights(landing, firm_years(landing))
     baselines = pd.read_csv(landing / "baselines" / "scb_foretagsregister.csv", dtype={"kategori": str})
-    sizes = baselines[baselines["dimension"] == "storleksklass"].groupby(["ar", "kategori"])["antal_foretag"].sum()
+    # Firms of 0-249 employees: SCB's 500+ class is not part of the comparison.
+    sizes = baselines[(baselines["dimension"] == "storleksklass") & (baselines["kategori"] != "500+")]
+    sizes = sizes.groupby(["ar", "kategori"])["antal_foretag"].sum()
     shares = sizes / sizes.groupby(level=0).transform("sum")
     categories = sizes.index.get_level_values(1).unique()
     weighted = sum(weights[year] * shares.loc[year].reindex(categories, fill_value=0) for year in weights.index)

@@ -49,6 +49,9 @@ base_year_weights as (
 
 scb as (
     -- The kommun dimension counts every firm of the municipality (summed over size classes).
+    -- The comparison is with firms of 0-249 employees (domain.md §3), as the Bisnode cross-check
+    -- is: SCB's 500+ class is left out of both. (Its 200-499 class cannot be cut at 250, and
+    -- its SNI and age counts are not split by size: those stay as delivered.)
     select
         baseline_year as year,
         {{ county_code('municipality_code') }} as county_code,
@@ -56,7 +59,7 @@ scb as (
         municipality_code as category,
         sum(firm_count) as firms
     from {{ ref('int_scb__municipal_baselines_deduplicated') }}
-    where dimension = 'storleksklass'
+    where dimension = 'storleksklass' and category <> '500+'
     group by all
     union all
     select
@@ -66,6 +69,7 @@ scb as (
         category,
         sum(firm_count) as firms
     from {{ ref('int_scb__municipal_baselines_deduplicated') }}
+    where not (dimension = 'storleksklass' and category = '500+')
     group by all
 ),
 
