@@ -2,7 +2,7 @@
 
 Exit codes:
   0  success
-  1  the run failed (the published warehouse is unchanged)
+  1  the run failed (the message says whether anything was published)
   2  bad invocation or missing input (landing folder, published warehouse)
   3  the run completed, but one or more delivered files were rejected whole
   4  the SQL query failed
@@ -21,6 +21,8 @@ from warehouse.publish import identifiers_file, published_file
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REJECTIONS, EXIT_QUERY = 0, 1, 2, 3, 4
 DEFAULT_LANDING = Path("data/sample/landing")
 DEFAULT_WAREHOUSE = Path("warehouse")
+# The step after which a failed night has published (orchestration/defs/publish_assets.py).
+PUBLISH_STEP = "published_warehouse"
 
 DAGSTER_YAML = """\
 # Written by `followup run`: a local instance with SQLite storage in this folder.
@@ -250,10 +252,14 @@ def failure_paragraph(result) -> str:
     message += "".join(f" {check.description}" for check in result.get_asset_check_evaluations()
                        if not check.passed and check.severity.value == "ERROR" and check.description)
     message = re.sub(r"\x1b\[[0-9;]*m", "", message)
+    published = any(e.event_type_value == "STEP_SUCCESS" and e.step_key == PUBLISH_STEP for e in result.all_events)
+    outcome = (
+        "The warehouse was published before the failure; what this step writes was not, and the next night "
+        "writes it (even with nothing new delivered)." if published else "The published warehouse was left unchanged."
+    )
     return (
-        f"The nightly run failed at step '{event.step_key}': {message} "
-        "The published warehouse was left unchanged. Correct the file or model named above and run again; "
-        f"the full log is run {result.run_id} in the Dagster UI (`make dev`)."
+        f"The nightly run failed at step '{event.step_key}': {message} {outcome} Correct the file or model named "
+        f"above and run again; the full log is run {result.run_id} in the Dagster UI (`make dev`)."
     )
 
 

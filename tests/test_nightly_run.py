@@ -185,6 +185,30 @@ def test_quiet_night_republishes_nothing_and_a_new_file_rereads_nothing_else(nig
     assert new == [("participants", len(rows))]
 
 
+def test_a_night_that_fails_after_publishing_says_so_and_the_next_night_writes_what_is_missing(
+        nightly_run, tmp_path, capsys):
+    from orchestration.night import today
+
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
+    shutil.copytree(nightly_run["landing"], landing)
+    shutil.copytree(nightly_run["warehouse"], warehouse, ignore=shutil.ignore_patterns("dagster_home"))
+    shutil.copyfile(landing / "participants" / "exportboost.csv", landing / "participants" / "exportboost_igen.csv")
+    report = warehouse / "report" / today()
+    shutil.rmtree(report, ignore_errors=True)
+    report.write_text("a file where tonight's report folder goes")
+    capsys.readouterr()
+
+    assert run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse)) == 1
+    message = capsys.readouterr().err
+    assert "failed at step 'cohort_report'" in message and "was published before the failure" in message
+    assert "unchanged" not in message
+
+    report.unlink()
+    assert run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse)) == 0
+    assert "nothing was rebuilt" not in capsys.readouterr().out
+    assert (report / "cohort_report.html").exists()
+
+
 def test_failed_run_leaves_the_published_warehouse_untouched(nightly_run, capsys):
     """Another process holding the working database makes the run fail; nothing is published."""
     work_db = nightly_run["warehouse"] / "work" / "followup.duckdb"

@@ -30,6 +30,7 @@ CODE_GLOBS = (
 PUBLICATIONS_DDL = """
 CREATE SCHEMA IF NOT EXISTS ingest_state;
 CREATE TABLE IF NOT EXISTS ingest_state.publications (digest VARCHAR, published_at TIMESTAMPTZ);
+ALTER TABLE ingest_state.publications ADD COLUMN IF NOT EXISTS outputs VARCHAR[];
 """
 
 
@@ -51,15 +52,21 @@ def build_digest(con: duckdb.DuckDBPyConnection, code: str) -> str:
     return hashlib.sha256(f"{code}\n{loads}".encode()).hexdigest()
 
 
-def publication_is_current(con: duckdb.DuckDBPyConnection, digest: str, *published: Path) -> bool:
-    """True when every published file exists and the last publication was built from ``digest``."""
+def publication_is_current(con: duckdb.DuckDBPyConnection, digest: str, warehouse_dir: Path, *published: Path) -> bool:
+    """True when the last publication was built from ``digest`` and every published file
+    exists, and so does every output its night was to write from it (the extract, the report):
+    a night that failed after publishing leaves the next one something to do."""
     con.execute(PUBLICATIONS_DDL)
     last = con.execute(
-        "SELECT digest FROM ingest_state.publications ORDER BY published_at DESC LIMIT 1"
+        "SELECT digest, coalesce(outputs, []) FROM ingest_state.publications ORDER BY published_at DESC LIMIT 1"
     ).fetchone()
-    return last is not None and last[0] == digest and all(p.exists() for p in published)
+    if last is None or last[0] != digest:
+        return False
+    return all(p.exists() for p in published) and all((warehouse_dir / p).exists() for p in last[1])
 
 
-def record_publication(con: duckdb.DuckDBPyConnection, digest: str) -> None:
+def record_publication(con: duckdb.DuckDBPyConnection, digest: str, warehouse_dir: Path, outputs: list[Path]) -> None:
+    """Record a publication and the outputs (paths under ``warehouse_dir``) its night is to write."""
     con.execute(PUBLICATIONS_DDL)
-    con.execute("INSERT INTO ingest_state.publications VALUES (?, now())", [digest])
+    relative = [str(p.relative_to(warehouse_dir)) for p in outputs]  # the warehouse folder may move
+    con.execute("INSERT INTO ingest_state.publications VALUES (?, now(), ?)", [digest, relative])

@@ -18,6 +18,8 @@ from openpyxl import load_workbook
 from openpyxl.formatting.rule import CellIsRule, Rule
 from openpyxl.styles import Font, PatternFill
 
+from warehouse.outputs import EXTRACT_WORKBOOK
+
 INDICATOR_COLUMNS = {
     "program": "Program", "year": "År", "indicator": "Indikator", "kind": "Typ",
     "target_women": "Mål kvinnor", "target_men": "Mål män", "target_total": "Mål totalt",
@@ -87,7 +89,7 @@ def write_tillvaxtverket_extract(published: Path, identifiers: Path, out_dir: Pa
     out_dir.mkdir(parents=True, exist_ok=True)
     restricted_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(restricted_dir, 0o700)
-    workbook = out_dir / "tillvaxtverket_indikatorer.xlsx"
+    workbook = out_dir / EXTRACT_WORKBOOK
     sheets = {"Indikatorer": indicators.rename(columns=INDICATOR_COLUMNS),
               "Stödda företag": supported.rename(columns=SUPPORTED_COLUMNS)}
     _write_workbook(workbook, sheets)

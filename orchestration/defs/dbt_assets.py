@@ -51,7 +51,8 @@ def published_warehouse_is_current(warehouse: WarehouseResource) -> bool:
         if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'audit' AND table_name = 'loads'").fetchone()[0]:
             return False
         return publication_is_current(
-            con, build_digest(con, code_digest()), warehouse.published_path, warehouse.identifiers_path
+            con, build_digest(con, code_digest()), warehouse.warehouse_path, warehouse.published_path,
+            warehouse.identifiers_path
         )
 
 

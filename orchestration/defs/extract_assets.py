@@ -5,6 +5,7 @@ import dagster as dg
 from orchestration.defs.publish_assets import published_warehouse
 from orchestration.defs.resources import WarehouseResource
 from orchestration.night import run_date
+from warehouse.outputs import extract_dir
 
 
 @dg.asset(
@@ -23,7 +24,7 @@ def tillvaxtverket_extract(context: dg.AssetExecutionContext, warehouse: Warehou
     files = write_tillvaxtverket_extract(
         warehouse.published_path,
         warehouse.identifiers_path,
-        warehouse.warehouse_path / "extracts" / date,
+        extract_dir(warehouse.warehouse_path, date),
         warehouse.warehouse_path / "restricted" / "extracts" / date,
     )
     context.log.info(f"wrote {files.workbook}; participant list (restricted) {files.participant_list}")

@@ -5,6 +5,7 @@ import dagster as dg
 from orchestration.defs.publish_assets import published_warehouse
 from orchestration.defs.resources import WarehouseResource
 from orchestration.night import run_date
+from warehouse.outputs import report_dir
 
 
 @dg.asset(
@@ -20,8 +21,8 @@ def cohort_report(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     from warehouse.cohort_report import write_cohort_report
 
     date = run_date(context)
-    reports = warehouse.warehouse_path / "report"
-    files = write_cohort_report(warehouse.published_path, reports / date, date, bundle_cache=reports / ".cache")
+    files = write_cohort_report(warehouse.published_path, report_dir(warehouse.warehouse_path, date), date,
+                                bundle_cache=warehouse.warehouse_path / "report" / ".cache")
     context.log.info(f"wrote {files.page} and {len(files.charts)} charts as PNG")
     return dg.MaterializeResult(
         metadata={"page": dg.MetadataValue.path(str(files.page)), "charts": len(files.charts)}

@@ -24,7 +24,7 @@ from warehouse.cohort_report.charts import (
 from warehouse.cohort_report.page import VEGA_LITE_VERSION, render_page
 from warehouse.cohort_report.queries import read_report_data
 
-REPORT_NAME = "cohort_report.html"
+from warehouse.outputs import REPORT_PAGE as REPORT_NAME
 PNG_SCALE = 2  # sharp enough to paste into a printed evaluation report
 
 
