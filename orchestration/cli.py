@@ -88,9 +88,18 @@ def sample_command(args: argparse.Namespace) -> int:
 def sql_command(args: argparse.Namespace) -> int:
     import duckdb
 
-    if not published_files_exist(published_file(args.warehouse)):
+    path = published_file(args.warehouse)
+    if not published_files_exist(path):
         return EXIT_USAGE
-    with duckdb.connect(str(published_file(args.warehouse)), read_only=True) as con:
+    try:
+        # Read-only, and no files outside it: a COPY ... TO could otherwise write anywhere,
+        # the published file itself included.
+        con = duckdb.connect(str(path), read_only=True, config={"enable_external_access": False})
+    except duckdb.Error as exc:
+        print(f"error: {path} cannot be opened as a DuckDB database ({exc}); run `followup run --rebuild` "
+              "to publish it again", file=sys.stderr)
+        return EXIT_USAGE
+    with con:
         try:
             print_table(con.sql(args.query))
         except duckdb.Error as exc:

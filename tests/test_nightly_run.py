@@ -96,6 +96,15 @@ def test_sql_command_reads_the_published_file(nightly_run, capsys):
     assert run_cli("sql", "select * from no_such_table", "--warehouse", str(nightly_run["warehouse"])) == 4
 
 
+def test_sql_command_writes_no_file(nightly_run, tmp_path, capsys):
+    before = published(nightly_run).read_bytes()
+    for target in (tmp_path / "out.csv", published(nightly_run)):
+        query = f"copy (select 1 as a) to '{target}' (format csv)"
+        assert run_cli("sql", query, "--warehouse", str(nightly_run["warehouse"])) == 4
+    assert not (tmp_path / "out.csv").exists()
+    assert published(nightly_run).read_bytes() == before
+
+
 def _landing_digest(landing: Path) -> str:
     digest = hashlib.sha256()
     for path in sorted(landing.rglob("*")):
