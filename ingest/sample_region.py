@@ -23,6 +23,8 @@ FIRST_YEAR, LAST_YEAR = 2010, 2023
 YEARS = np.arange(FIRST_YEAR, LAST_YEAR + 1)
 CHUNK_FIRMS = 100_000
 DEFAULT_FIRMS = 20_000
+# Fewer firms than this leave the planted cohorts too few firms to draw from.
+MIN_FIRMS = 10
 DEFAULT_SEED = 2020
 
 # Real SNI 2007 codes with a weight in the population and whether the sector is one that

@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sample = commands.add_parser("sample", help="write a synthetic region in the landing format")
     sample.add_argument("--out", type=Path, required=True, help="landing folder to write")
-    sample.add_argument("--firms", type=int, default=None, help="number of firms (default 20000)")
+    sample.add_argument("--firms", type=firm_count, default=None, help="number of firms (default 20000, at least 10)")
     sample.add_argument("--seed", type=int, default=None, help="random seed (default 2020)")
 
     sql = commands.add_parser("sql", help="query the published warehouse, read-only")
@@ -77,10 +77,24 @@ def main(argv: list[str] | None = None) -> int:
     return handler(args)
 
 
+def firm_count(text: str) -> int:
+    """``--firms``: a whole number of at least MIN_FIRMS (argparse makes anything else exit 2)."""
+    from ingest.sample_region import MIN_FIRMS
+
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if n < MIN_FIRMS:
+        raise argparse.ArgumentTypeError(f"a sample region needs at least {MIN_FIRMS} firms, not {n}")
+    return n
+
+
 def sample_command(args: argparse.Namespace) -> int:
     from ingest.sample_region import DEFAULT_FIRMS, DEFAULT_SEED, generate
 
-    manifest = generate(args.out, args.firms or DEFAULT_FIRMS, DEFAULT_SEED if args.seed is None else args.seed)
+    firms = DEFAULT_FIRMS if args.firms is None else args.firms
+    manifest = generate(args.out, firms, DEFAULT_SEED if args.seed is None else args.seed)
     print(f"wrote a sample region of {manifest['n_firms']} firms (seed {manifest['seed']}) to {args.out}")
     return EXIT_OK
 
@@ -120,8 +134,8 @@ def extract_command(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     date = today()
     extracts, restricted = args.warehouse / "extracts" / date, args.warehouse / "restricted" / "extracts" / date
-    if args.program or args.year:  # a selection never overwrites the night's full extract or list
-        selection = f"{args.program or 'alla'}_{args.year or 'alla'}".replace(" ", "_")
+    if args.program is not None or args.year is not None:  # a selection never overwrites the night's full extract
+        selection = "_".join("alla" if v is None else str(v) for v in (args.program, args.year)).replace(" ", "_")
         extracts, restricted = extracts / selection, restricted / selection
     files = write_tillvaxtverket_extract(
         published_file(args.warehouse), identifiers_file(args.warehouse), args.out or extracts,

@@ -102,7 +102,9 @@ def test_a_selected_extract_leaves_the_nights_full_extract_alone(nightly_run, wa
 
 
 @pytest.mark.parametrize("selection, named", [(["--program", "Exportbost"], "Exportboost"),
-                                              (["--year", "1999"], "the years are")])
+                                              (["--year", "1999"], "the years are"),
+                                              (["--year", "0"], "the years are"),  # not "every year"
+                                              (["--program", ""], "the programs are")])
 def test_a_selection_of_nothing_is_a_usage_error(warehouse_copy, capsys, selection, named):
     assert run_cli("extract", "tillvaxtverket", *selection, "--warehouse", str(warehouse_copy)) == 2
     message = capsys.readouterr().err

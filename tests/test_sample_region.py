@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from ingest.sample_region import generate
 from tests.independent import firm_years, memberships
@@ -62,3 +63,13 @@ def test_manifest_records_the_planted_truth(small_region):
     for cohort in manifest["cohorts"]:
         assert members[(cohort["program"], cohort["cohort_year"])] == cohort["n_participants"]
     assert (memberships(small_region).groupby("org").size() > 1).any()  # firms in several cohorts
+
+
+@pytest.mark.parametrize("firms", ["0", "-5", "9", "many"])
+def test_too_few_firms_is_a_usage_error(firms, tmp_path, capsys):
+    from tests.conftest import run_cli
+
+    with pytest.raises(SystemExit) as exit_:
+        run_cli("sample", "--out", str(tmp_path / "s"), "--firms", firms)
+    assert exit_.value.code == 2 and "--firms" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()

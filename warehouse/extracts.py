@@ -43,10 +43,10 @@ class ExtractFiles:
 
 def _filters(program: str | None, year: int | None, year_column: str) -> tuple[str, list]:
     clauses, params = [], []
-    if program:
+    if program is not None:
         clauses.append("program = ?")
         params.append(program)
-    if year:
+    if year is not None:
         clauses.append(f"{year_column} = ?")
         params.append(year)
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
@@ -57,13 +57,13 @@ def selection_problem(published: Path, program: str | None, year: int | None) ->
     with duckdb.connect(str(published), read_only=True) as con:
         programs = [p for (p,) in con.execute(
             "SELECT DISTINCT program FROM marts.rpt_tillvaxtverket_indicators ORDER BY 1").fetchall()]
-        if program and program not in programs:
+        if program is not None and program not in programs:
             return f"no program '{program}' in the indicators; the programs are: {', '.join(programs)}"
         where, params = _filters(program, None, "year")
         years = [y for (y,) in con.execute(
             f"SELECT DISTINCT year FROM marts.rpt_tillvaxtverket_indicators{where} ORDER BY 1", params).fetchall()]
-    if year and year not in years:
-        return (f"no indicators for {year}{f' in {program}' if program else ''}; "
+    if year is not None and year not in years:
+        return (f"no indicators for {year}{f' in {program}' if program is not None else ''}; "
                 f"the years are: {', '.join(map(str, years))}")
     return None
 
