@@ -218,6 +218,16 @@ def test_a_night_that_fails_after_publishing_says_so_and_the_next_night_writes_w
     assert (report / "cohort_report.html").exists()
 
 
+def test_a_published_file_that_no_longer_opens_is_published_again(nightly_run, tmp_path):
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
+    shutil.copytree(nightly_run["landing"], landing)
+    shutil.copytree(nightly_run["warehouse"], warehouse, ignore=shutil.ignore_patterns("dagster_home"))
+    published({"warehouse": warehouse}).write_text("a,b\n1,2\n")  # overwritten by some other program
+    assert run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse)) == 0
+    with duckdb.connect(str(published({"warehouse": warehouse})), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM marts.rpt_cohort_summary").fetchone()[0] > 0
+
+
 def test_failed_run_leaves_the_published_warehouse_untouched(nightly_run, capsys):
     """Another process holding the working database makes the run fail; nothing is published."""
     work_db = nightly_run["warehouse"] / "work" / "followup.duckdb"

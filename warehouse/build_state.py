@@ -62,7 +62,16 @@ def publication_is_current(con: duckdb.DuckDBPyConnection, digest: str, warehous
     ).fetchone()
     if last is None or last[0] != digest:
         return False
-    return all(p.exists() for p in published) and all((warehouse_dir / p).exists() for p in last[1])
+    return all(_opens(p) for p in published) and all((warehouse_dir / p).exists() for p in last[1])
+
+
+def _opens(database: Path) -> bool:
+    """A published file is there only if DuckDB can open it (a truncated or overwritten one is not)."""
+    try:
+        duckdb.connect(str(database), read_only=True).close()
+    except duckdb.Error:
+        return False
+    return True
 
 
 def record_publication(con: duckdb.DuckDBPyConnection, digest: str, warehouse_dir: Path, outputs: list[Path]) -> None:
