@@ -74,6 +74,18 @@ def _opens(database: Path) -> bool:
     return True
 
 
+def record_build(con: duckdb.DuckDBPyConnection, digest: str) -> None:
+    """Record the digest a dbt build starts from: the publication after it records that one,
+    not the load log as it is by then (an overlapping night may have loaded a file since)."""
+    con.execute(PUBLICATIONS_DDL)
+    con.execute("CREATE TABLE IF NOT EXISTS ingest_state.builds (digest VARCHAR, started_at TIMESTAMPTZ)")
+    con.execute("INSERT INTO ingest_state.builds VALUES (?, now())", [digest])
+
+
+def last_build(con: duckdb.DuckDBPyConnection) -> str:
+    return con.execute("SELECT digest FROM ingest_state.builds ORDER BY started_at DESC LIMIT 1").fetchone()[0]
+
+
 def record_publication(con: duckdb.DuckDBPyConnection, digest: str, warehouse_dir: Path, outputs: list[Path]) -> None:
     """Record a publication and the outputs (paths under ``warehouse_dir``) its night is to write."""
     con.execute(PUBLICATIONS_DDL)

@@ -10,7 +10,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from orchestration.defs.ingest_assets import DUCKDB_POOL
 from orchestration.defs.project import dbt_project
 from orchestration.defs.resources import WarehouseResource
-from warehouse.build_state import build_digest, code_digest, publication_is_current
+from warehouse.build_state import build_digest, code_digest, publication_is_current, record_build
 
 # A run with this tag set to "always" builds even when nothing changed (`followup run --rebuild`).
 REBUILD_TAG = "followup/rebuild"
@@ -42,6 +42,8 @@ def followup_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, 
         # Yielding nothing skips the models, and with them estimation, publication and extracts.
         context.log.info("No new delivery and no new code since the last publication: nothing to build.")
         return
+    with warehouse.connect_work() as con:
+        record_build(con, build_digest(con, code_digest()))
     yield from dbt.cli(dbt_build_args(), context=context, target_path=warehouse.dbt_target_path).stream()
 
 

@@ -8,7 +8,7 @@ from orchestration.defs.ingest_assets import DUCKDB_POOL
 from orchestration.defs.resources import WarehouseResource
 from orchestration.defs.staggered_assets import rpt_staggered_att
 from orchestration.night import run_date
-from warehouse.build_state import build_digest, code_digest, record_publication
+from warehouse.build_state import last_build, record_publication
 from warehouse.outputs import night_outputs
 from warehouse.publish import ANALYST_SCHEMAS, RESTRICTED_SCHEMAS, publish
 
@@ -28,7 +28,8 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseR
     with warehouse.connect_work() as con:
         # Done once the night's extract and report exist too (build_state.publication_is_current).
         outputs = night_outputs(warehouse.warehouse_path, run_date(context))
-        record_publication(con, build_digest(con, code_digest()), warehouse.warehouse_path, outputs)
+        # What dbt built from, not the load log now: an overlapping night may have loaded since.
+        record_publication(con, last_build(con), warehouse.warehouse_path, outputs)
     context.log.info(f"published {path}; identifiers in {restricted}")
     return dg.MaterializeResult(
         metadata={"path": dg.MetadataValue.path(str(path)), "restricted_path": dg.MetadataValue.path(str(restricted))}
