@@ -326,8 +326,13 @@ def _reject_if_incomplete(con, path: Path, delivery: Delivery) -> None:
             )
 
 
-# Rules that judge a value derived from a delivered column show that column's text.
-_SHOWN_AS = {"registration_year": "registration_date"}
+# Columns the rules judge that are derived from a delivered column, by that column.
+_DERIVED_FROM = {"firm_key": "organisationsnummer", "registration_year": "registration_date",
+                 "dimension_category": "category"}
+# Of those, the ones whose failing value the quarantine shows as the delivered column's text.
+# Not the firm key (its text is an organisation number), nor the baseline's dimension:category
+# pair (the category's text alone would drop the dimension).
+_SHOWN_AS = {c: _DERIVED_FROM[c] for c in ("registration_year",)}
 
 
 def _as_delivered(con, table: str, failures: pd.DataFrame, headers: dict[str, str]) -> pd.DataFrame:
@@ -351,9 +356,7 @@ def _as_delivered(con, table: str, failures: pd.DataFrame, headers: dict[str, st
 
 def _delivered_header(column: str, headers: dict[str, str]) -> str:
     """Name a failing column as the sender wrote it (``firm_key`` is their organisation number)."""
-    derived = {"firm_key": "organisationsnummer", "registration_year": "registration_date",
-               "dimension_category": "category"}
-    return "+".join(headers.get(derived.get(c, c), c) for c in column.split("+"))
+    return "+".join(headers.get(_DERIVED_FROM.get(c, c), c) for c in column.split("+"))
 
 
 def _flag_rule_failures(con, table: str, label: str, failures: pd.DataFrame) -> None:

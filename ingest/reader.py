@@ -212,7 +212,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table:
     try:
         _reject_if_rows_run_together(path, malformed)
     except FileRejected:
-        con.execute(f"DROP TABLE {table}_read; DROP TABLE {table}_rejects; DROP TABLE {table}_scans")
+        drop_read_tables(con, table)
         raise
     create_numbered_view(con, f"{table}_numbered", table, scan.first_data_line, records)
     con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * EXCLUDE (_blank) FROM {table}_numbered "
@@ -238,9 +238,14 @@ def _csv_scan(scan: _CsvScan, table: str) -> str:
 def drop_delivery(con: duckdb.DuckDBPyConnection, delivery: Delivery) -> None:
     """Drop what ``read_delivery`` made for ``delivery``."""
     table = delivery.table
-    con.execute(f"DROP VIEW IF EXISTS {table}; DROP VIEW IF EXISTS {table}_columns; "
-                f"DROP VIEW IF EXISTS {table}_numbered; DROP TABLE IF EXISTS {table}_read")
-    con.execute(f"DROP TABLE IF EXISTS {table}_rejects; DROP TABLE IF EXISTS {table}_scans")
+    con.execute(f"DROP VIEW IF EXISTS {table}; DROP VIEW IF EXISTS {table}_columns; DROP VIEW IF EXISTS {table}_numbered")
+    drop_read_tables(con, table)
+
+
+def drop_read_tables(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Drop the tables reading a delivery into ``table`` makes (rows, rejects, scans, line spans)."""
+    con.execute(f"DROP TABLE IF EXISTS {table}_read; DROP TABLE IF EXISTS {table}_rejects; "
+                f"DROP TABLE IF EXISTS {table}_scans")
     con.execute(f"DROP TABLE IF EXISTS {table}_skipped; DROP TABLE IF EXISTS {table}_spans")
 
 

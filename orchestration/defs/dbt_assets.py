@@ -38,24 +38,24 @@ def dbt_build_args() -> list[str]:
     pool=DUCKDB_POOL,
 )
 def followup_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    if context.run.tags.get(REBUILD_TAG) != "always" and published_warehouse_is_current(warehouse):
-        # Yielding nothing skips the models, and with them estimation, publication and extracts.
-        context.log.info("No new delivery and no new code since the last publication: nothing to build.")
-        return
     with warehouse.connect_work() as con:
-        record_build(con, build_digest(con, code_digest()))
+        digest = build_digest(con, code_digest()) if _has_load_log(con) else None
+        if context.run.tags.get(REBUILD_TAG) != "always" and digest is not None and publication_is_current(
+            con, digest, warehouse.warehouse_path, warehouse.published_path, warehouse.identifiers_path
+        ):
+            # Yielding nothing skips the models, and with them estimation, publication and extracts.
+            context.log.info("No new delivery and no new code since the last publication: nothing to build.")
+            return
+        if digest is not None:
+            record_build(con, digest)
     yield from dbt.cli(dbt_build_args(), context=context, target_path=warehouse.dbt_target_path).stream()
 
 
-def published_warehouse_is_current(warehouse: WarehouseResource) -> bool:
-    """True when the published files were built from exactly tonight's loads and code."""
-    with warehouse.connect_work() as con:
-        if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'audit' AND table_name = 'loads'").fetchone()[0]:
-            return False
-        return publication_is_current(
-            con, build_digest(con, code_digest()), warehouse.warehouse_path, warehouse.published_path,
-            warehouse.identifiers_path
-        )
+def _has_load_log(con) -> bool:
+    """The load log exists once any ingest asset has run against this warehouse."""
+    return bool(
+        con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'audit' AND table_name = 'loads'").fetchone()[0]
+    )
 
 
 @dg.definitions
