@@ -43,7 +43,7 @@ bench: prepare
 
 dev: prepare sample
 	mkdir -p $(DAGSTER_HOME)
-	test -f $(DAGSTER_HOME)/dagster.yaml || $(UV) run --frozen python -c "from orchestration.cli import DAGSTER_YAML; print(DAGSTER_YAML, end='')" > $(DAGSTER_HOME)/dagster.yaml
+	$(UV) run --frozen python -c "from pathlib import Path; from orchestration.cli import write_dagster_yaml; write_dagster_yaml(Path('$(DAGSTER_HOME)'))"
 	$(UV) run --frozen dagster dev -m orchestration.definitions
 
 clean:

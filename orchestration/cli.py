@@ -24,10 +24,15 @@ DEFAULT_WAREHOUSE = Path("warehouse")
 # The step after which a failed night has published (orchestration/defs/publish_assets.py).
 PUBLISH_STEP = "published_warehouse"
 
-DAGSTER_YAML = """\
-# Written by `followup run`: a local instance with SQLite storage in this folder.
-# DuckDB-writing assets share the pool "duckdb": one writer at a time, across runs.
+DAGSTER_YAML_HEADER = "# Written by `followup run`"
+DAGSTER_YAML = f"""\
+{DAGSTER_YAML_HEADER}: a local instance with SQLite storage in this folder.
+# One night at a time: runs the schedule, the sensor or the UI launch wait in the queue.
+# DuckDB-writing assets share the pool "duckdb": one writer at a time, across runs
+# (`followup run` executes in-process, outside the queue, so the pool is what serialises it).
 concurrency:
+  runs:
+    max_concurrent_runs: 1
   pools:
     default_limit: 1
 telemetry:
@@ -209,8 +214,14 @@ def prepare_environment(landing: Path, warehouse: Path) -> None:
     home = Path(os.environ.get("DAGSTER_HOME") or warehouse.resolve() / ".dagster")
     home.mkdir(parents=True, exist_ok=True)
     os.environ["DAGSTER_HOME"] = str(home)
+    write_dagster_yaml(home)
+
+
+def write_dagster_yaml(home: Path) -> None:
+    """Write the instance's settings, or bring ones we wrote earlier up to date; a
+    dagster.yaml written by someone else is theirs and left as it is."""
     config = home / "dagster.yaml"
-    if not config.exists():
+    if not config.exists() or (config.read_text().startswith(DAGSTER_YAML_HEADER) and config.read_text() != DAGSTER_YAML):
         config.write_text(DAGSTER_YAML)
 
 

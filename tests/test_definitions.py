@@ -60,3 +60,20 @@ def test_dbt_resource_reports_the_version_of_the_dbt_it_runs():
     output = subprocess.run([dbt.dbt_executable, "--version"], capture_output=True, text=True, check=True).stdout
     installed = re.search(r"installed: (\d+\.\d+\.\d+)", output).group(1)
     assert str(dbt._cli_version) == installed
+
+
+def test_instance_runs_one_night_at_a_time_and_updates_settings_it_wrote(tmp_path):
+    from orchestration.cli import write_dagster_yaml
+
+    (tmp_path / "dagster.yaml").write_text("# Written by `followup run`: an older version\ntelemetry:\n  enabled: false\n")
+    write_dagster_yaml(tmp_path)
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        config = instance.get_concurrency_config()
+        assert config.run_queue_config.max_concurrent_runs == 1
+        assert config.pool_config.default_pool_limit == 1
+
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "dagster.yaml").write_text("telemetry:\n  enabled: true\n")
+    write_dagster_yaml(own)
+    assert (own / "dagster.yaml").read_text() == "telemetry:\n  enabled: true\n"
