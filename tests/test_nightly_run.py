@@ -2,6 +2,7 @@
 
 import csv
 import hashlib
+import json
 import shutil
 import stat
 import subprocess
@@ -192,6 +193,16 @@ def test_quiet_night_republishes_nothing_and_a_new_file_rereads_nothing_else(nig
         ).fetchall()
     # (The sample's participant files carry planted bad rows, so some of these may be quarantined.)
     assert new == [("participants", len(rows))]
+
+    # dbt built what reads the participants (and the load log), and left the firm-years alone;
+    # what it published is what building everything from the same deliveries publishes.
+    run_results = json.loads((warehouse / "work" / "dbt-target" / "run_results.json").read_text())
+    built = {result["unique_id"] for result in run_results["results"]}
+    assert {"model.followup.fct_cohort_membership", "model.followup.rpt_data_quality_warnings"} <= built
+    assert not built & {"model.followup.fct_firm_year", "model.followup.int_bisnode__firm_years_deduplicated"}
+    partly_built = _marts(published({"warehouse": warehouse}))
+    assert run_cli("run", "--rebuild", "--landing", str(landing), "--warehouse", str(warehouse)) == 0
+    assert _marts(published({"warehouse": warehouse})) == partly_built
 
 
 def test_a_night_that_fails_after_publishing_says_so_and_the_next_night_writes_what_is_missing(

@@ -5,11 +5,16 @@ published. The digest below names what the published warehouse was built from: e
 of ``audit.loads`` (a new, rejected or duplicate file each add one) and the code that turns
 loads into marts (dbt project, Python packages). When the published files exist and were
 built from the same digest, the night skips dbt, estimation, publication and extracts.
+
+A night with new deliveries of some sources builds only the models downstream of those
+sources (``changed_sources``); the others were built from the same inputs and code by the
+last completed build and are still in the working database.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import duckdb
@@ -74,12 +79,54 @@ def _opens(database: Path) -> bool:
     return True
 
 
-def record_build(con: duckdb.DuckDBPyConnection, digest: str) -> None:
+BUILDS_DDL = """
+CREATE SCHEMA IF NOT EXISTS ingest_state;
+CREATE TABLE IF NOT EXISTS ingest_state.builds (digest VARCHAR, started_at TIMESTAMPTZ);
+ALTER TABLE ingest_state.builds ADD COLUMN IF NOT EXISTS code VARCHAR;
+ALTER TABLE ingest_state.builds ADD COLUMN IF NOT EXISTS sources VARCHAR;
+ALTER TABLE ingest_state.builds ADD COLUMN IF NOT EXISTS completed_at TIMESTAMPTZ;
+"""
+
+
+def source_digests(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Per source (raw table), the digest of its rows in the load log: it changes when a file
+    of that source is loaded, quarantined, rejected or superseded, and only then."""
+    return dict(con.execute(
+        "SELECT source, sha256(string_agg(concat_ws('|', load_id, path, sha256, outcome, delivery_seq), "
+        "'\n' ORDER BY processed_at, path)) FROM audit.loads GROUP BY source"
+    ).fetchall())
+
+
+def changed_sources(con: duckdb.DuckDBPyConnection, code: str, sources: dict[str, str]) -> list[str] | None:
+    """The sources whose loads changed since the last completed dbt build, or None when every
+    model must be built: no build completed yet, the code changed, or the last build started
+    did not complete (it may have replaced some tables and not others)."""
+    con.execute(BUILDS_DDL)
+    last = con.execute(
+        "SELECT code, sources, completed_at FROM ingest_state.builds ORDER BY started_at DESC LIMIT 1"
+    ).fetchone()
+    if last is None or last[2] is None or last[0] != code:
+        return None
+    built_from = json.loads(last[1])
+    return sorted(source for source, digest in sources.items() if built_from.get(source) != digest)
+
+
+def record_build(con: duckdb.DuckDBPyConnection, digest: str, code: str, sources: dict[str, str]) -> None:
     """Record the digest a dbt build starts from: the publication after it records that one,
-    not the load log as it is by then (an overlapping night may have loaded a file since)."""
-    con.execute(PUBLICATIONS_DDL)
-    con.execute("CREATE TABLE IF NOT EXISTS ingest_state.builds (digest VARCHAR, started_at TIMESTAMPTZ)")
-    con.execute("INSERT INTO ingest_state.builds VALUES (?, now())", [digest])
+    not the load log as it is by then (an overlapping night may have loaded a file since).
+    The code and per-source digests let the next night build only what changed."""
+    con.execute(BUILDS_DDL)
+    con.execute("INSERT INTO ingest_state.builds VALUES (?, now(), ?, ?, NULL)",
+                [digest, code, json.dumps(sources, sort_keys=True)])
+
+
+def record_build_completed(con: duckdb.DuckDBPyConnection, digest: str) -> None:
+    """Mark the latest build from ``digest`` complete: every model it selected was built and tested."""
+    con.execute(
+        "UPDATE ingest_state.builds SET completed_at = now() WHERE started_at = "
+        "(SELECT max(started_at) FROM ingest_state.builds WHERE digest = ?) AND digest = ?",
+        [digest, digest],
+    )
 
 
 def last_build(con: duckdb.DuckDBPyConnection) -> str:

@@ -1,6 +1,8 @@
 """The dbt models as assets; dbt tests become asset checks."""
 
 
+import graphlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,7 +12,16 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from orchestration.defs.ingest_assets import DUCKDB_POOL
 from orchestration.defs.project import dbt_project
 from orchestration.defs.resources import WarehouseResource
-from warehouse.build_state import build_digest, code_digest, publication_is_current, record_build
+from orchestration.dbt_selection import node_selectors, unaffected_nodes
+from warehouse.build_state import (
+    build_digest,
+    changed_sources,
+    code_digest,
+    publication_is_current,
+    record_build,
+    record_build_completed,
+    source_digests,
+)
 
 # A run with this tag set to "always" builds even when nothing changed (`followup run --rebuild`).
 REBUILD_TAG = "followup/rebuild"
@@ -26,9 +37,10 @@ class FolderGroupTranslator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 else "dbt"
 
 
-def dbt_build_args() -> list[str]:
-    """The dbt command of the nightly run: build (models, seeds and tests) and stop at the first failure."""
-    return ["build", "--fail-fast"]
+def dbt_build_args(unaffected: list[str] | None = None) -> list[str]:
+    """The dbt command of the nightly run: build (models, seeds and tests) and stop at the first
+    failure; leave out the ``unaffected`` nodes (dbt selectors) last night's build still stands for."""
+    return ["build", "--fail-fast"] + (["--exclude", " ".join(unaffected)] if unaffected else [])
 
 
 @dbt_assets(
@@ -38,17 +50,44 @@ def dbt_build_args() -> list[str]:
     pool=DUCKDB_POOL,
 )
 def followup_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    rebuild = context.run.tags.get(REBUILD_TAG) == "always"
     with warehouse.connect_work() as con:
-        digest = build_digest(con, code_digest()) if _has_load_log(con) else None
-        if context.run.tags.get(REBUILD_TAG) != "always" and digest is not None and publication_is_current(
+        if not _has_load_log(con):
+            raise dg.Failure("No delivery has been loaded into this warehouse yet: the ingest steps run first.")
+        code, sources = code_digest(), source_digests(con)
+        digest = build_digest(con, code)
+        if not rebuild and publication_is_current(
             con, digest, warehouse.warehouse_path, warehouse.published_path, warehouse.identifiers_path
         ):
             # Yielding nothing skips the models, and with them estimation, publication and extracts.
             context.log.info("No new delivery and no new code since the last publication: nothing to build.")
             return
-        if digest is not None:
-            record_build(con, digest)
-    yield from dbt.cli(dbt_build_args(), context=context, target_path=warehouse.dbt_target_path).stream()
+        changed = None if rebuild else changed_sources(con, code, sources)
+        record_build(con, digest, code, sources)
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    unaffected = None if changed is None else unaffected_nodes(manifest, changed)
+    if unaffected:
+        news = f"New deliveries of {', '.join(changed)}" if changed else "No new delivery since the last build"
+        context.log.info(f"{news}: building what reads them and the load log; {len(unaffected)} models and "
+                         "tests stand as the last build left them.")
+        yield from _unchanged_outputs(context, unaffected)
+    excluded = node_selectors(manifest, unaffected) if unaffected else None
+    yield from dbt.cli(dbt_build_args(excluded), context=context, target_path=warehouse.dbt_target_path).stream()
+    with warehouse.connect_work() as con:
+        record_build_completed(con, digest)
+
+
+def _unchanged_outputs(context: dg.AssetExecutionContext, unaffected: list[str]):
+    """An output for each model dbt leaves alone tonight, so that estimation and publication
+    go ahead: its table is current. Yielded first, dependencies before dependents (no model
+    left alone reads one that is rebuilt)."""
+    left_alone = set(unaffected)
+    assets = context.assets_def
+    keys = [k for k in context.selected_asset_keys
+            if assets.specs_by_key[k].metadata.get("dagster_dbt/unique_id") in left_alone]
+    order = graphlib.TopologicalSorter({k: assets.asset_deps.get(k, set()) & set(keys) for k in keys})
+    for key in order.static_order():
+        yield dg.Output(None, output_name=assets.get_output_name_for_asset_key(key), metadata={"rebuilt": False})
 
 
 def _has_load_log(con) -> bool:
