@@ -53,7 +53,8 @@ def followup_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, 
     rebuild = context.run.tags.get(REBUILD_TAG) == "always"
     with warehouse.connect_work() as con:
         if not _has_load_log(con):
-            raise dg.Failure("No delivery has been loaded into this warehouse yet: the ingest steps run first.")
+            raise dg.Failure("No delivery has been loaded into this warehouse yet: run the whole nightly job "
+                             "(`followup run`), whose ingest steps load the landing folder before dbt builds.")
         code, sources = code_digest(), source_digests(con)
         digest = build_digest(con, code)
         if not rebuild and publication_is_current(
@@ -77,6 +78,12 @@ def followup_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, 
         record_build_completed(con, digest)
 
 
+_NOT_REBUILT = {
+    "rebuilt": False,
+    "why": "It reads none of tonight's new deliveries: the table the last completed build made stands.",
+}
+
+
 def _unchanged_outputs(context: dg.AssetExecutionContext, unaffected: list[str]):
     """An output for each model dbt leaves alone tonight, so that estimation and publication
     go ahead: its table is current. Yielded first, dependencies before dependents (no model
@@ -87,7 +94,7 @@ def _unchanged_outputs(context: dg.AssetExecutionContext, unaffected: list[str])
             if assets.specs_by_key[k].metadata.get("dagster_dbt/unique_id") in left_alone]
     order = graphlib.TopologicalSorter({k: assets.asset_deps.get(k, set()) & set(keys) for k in keys})
     for key in order.static_order():
-        yield dg.Output(None, output_name=assets.get_output_name_for_asset_key(key), metadata={"rebuilt": False})
+        yield dg.Output(None, output_name=assets.get_output_name_for_asset_key(key), metadata=_NOT_REBUILT)
 
 
 def _has_load_log(con) -> bool:
