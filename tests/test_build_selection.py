@@ -53,9 +53,13 @@ def test_in_the_project_a_participant_list_leaves_the_firm_years_alone():
     assert {"model.followup.fct_firm_year", "model.followup.int_bisnode__firm_years_deduplicated"} <= left
     assert not left & {"model.followup.fct_cohort_membership", "model.followup.rpt_cohort_effects",
                        "model.followup.rpt_data_quality_warnings"}
-    # Every full name selects one node only.
-    names = [".".join(node["fqn"]) for node in [*manifest["nodes"].values(), *manifest["unit_tests"].values()]]
-    assert len(names) == len(set(names))
+    # dbt's fqn: selector also takes every node whose full name begins with the one given: no
+    # node's full name may begin with another's, but a unit test's with its model's.
+    names = {uid: node["fqn"] for uid, node in [*manifest["nodes"].items(), *manifest["unit_tests"].items()]}
+    for uid, fqn in names.items():
+        for other, other_fqn in names.items():
+            if other != uid and other_fqn[:len(fqn)] == fqn:
+                assert other.startswith("unit_test.") and manifest["unit_tests"][other]["depends_on"]["nodes"] == [uid]
 
 
 def _loads(con, *rows):
