@@ -3,7 +3,6 @@
 import dagster as dg
 
 from orchestration.defs.dbt_assets import dbt_build_args
-from orchestration.defs.sensors import landing_fingerprint
 
 
 def test_definitions_load_with_job_schedule_and_sensor():
@@ -40,13 +39,41 @@ def test_dbt_build_args_stop_at_the_first_failure():
     assert dbt_build_args() == ["build", "--fail-fast"]
 
 
-def test_landing_fingerprint_changes_when_a_file_lands(tmp_path):
-    (tmp_path / "participants").mkdir()
-    empty = landing_fingerprint(tmp_path)
-    (tmp_path / "participants" / "new.csv").write_text("Organisationsnummer;Program;Kohort\n")
-    assert landing_fingerprint(tmp_path) != empty
-    (tmp_path / "participants" / ".hidden").write_text("ignored")
-    assert landing_fingerprint(tmp_path) == landing_fingerprint(tmp_path)
+def test_landing_sensor_starts_a_night_once_a_file_with_new_content_has_stood_still(tmp_path):
+    import os
+
+    from orchestration.defs.resources import WarehouseResource
+    from orchestration.defs.sensors import landing_sensor
+
+    warehouse = WarehouseResource(warehouse_dir=str(tmp_path / "warehouse"), landing_dir=str(tmp_path / "landing"))
+    folder = tmp_path / "landing" / "participants"
+    folder.mkdir(parents=True)
+    cursor = None
+
+    def tick() -> list:
+        nonlocal cursor
+        context = dg.build_sensor_context(cursor=cursor, resources={"warehouse": warehouse})
+        result = landing_sensor(context)
+        cursor = context.cursor
+        return [result] if isinstance(result, dg.RunRequest) else []
+
+    assert tick() == []
+    new = folder / "intake_2022.csv"
+    new.write_text("Organisationsnummer;Program;Kohort\n")
+    assert tick() == []  # it may still be arriving
+    with new.open("a") as fh:
+        fh.write("5560000019;Exportboost;2022\n")
+    assert tick() == []  # it was: it grew
+    assert len(tick()) == 1  # it stood still for a tick
+    assert tick() == []
+    os.utime(new, ns=(new.stat().st_atime_ns, new.stat().st_mtime_ns + 10**9))  # touched, same content
+    assert tick() == [] and tick() == []
+    new.rename(folder / "intake_2022_renamed.csv")
+    assert tick() == [] and tick() == []
+    (folder / ".intake_2023.csv.part").write_text("hidden while uploading")
+    assert tick() == [] and tick() == []
+    (folder / "intake_2023.csv").write_text("Organisationsnummer;Program;Kohort\n5560000027;Exportboost;2023\n")
+    assert tick() == [] and len(tick()) == 1
 
 
 def test_dbt_resource_reports_the_version_of_the_dbt_it_runs():

@@ -1,34 +1,58 @@
-"""Start the nightly job when a new or changed file lands."""
+"""Start the nightly job when a file with new content has landed and finished arriving."""
 
 
 import hashlib
+import json
 from pathlib import Path
 
 import dagster as dg
 
 from ingest.contracts import SOURCES
-from ingest.load import delivered_files
+from ingest.load import delivered_files, sha256_of
 from orchestration.defs.resources import WarehouseResource
 from orchestration.defs.schedules import nightly_job
 
 
-def landing_fingerprint(landing_dir: Path) -> str:
-    """A digest of every delivered file's name, size and modification time."""
-    digest = hashlib.sha256()
+def landing_state(landing_dir: Path, previous: dict[str, list]) -> dict[str, list]:
+    """Each delivered file as [size, mtime_ns, sha256], from ``previous`` (the last tick's).
+
+    A file whose size or modification time changed since the last tick may still be arriving
+    (a large file copied to the share): it gets no digest until it has stood still for a
+    tick. Only then is it read, once: a file merely touched keeps the digest it had.
+    """
+    state = {}
     for source in SOURCES.values():
         for path in delivered_files(landing_dir, source):
             stat = path.stat()
-            digest.update(f"{source.name}/{path.name}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
+            name = f"{source.name}/{path.name}"
+            size, mtime, sha = previous.get(name, [None, None, None])
+            if (size, mtime) != (stat.st_size, stat.st_mtime_ns):
+                state[name] = [stat.st_size, stat.st_mtime_ns, None]
+            else:
+                state[name] = [size, mtime, sha or sha256_of(path)]
+    return state
+
+
+def new_content(state: dict[str, list], seen: set[str]) -> list[str]:
+    """The files that stood still and hold content no earlier tick saw (a renamed, touched or
+    removed file is nothing new to load)."""
+    return sorted(name for name, (_, _, sha) in state.items() if sha and sha not in seen)
 
 
 @dg.sensor(job=nightly_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
 def landing_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
-    fingerprint = landing_fingerprint(warehouse.landing_path)
-    if fingerprint == context.cursor:
-        return dg.SkipReason("no new or changed files in the landing folder")
-    context.update_cursor(fingerprint)
-    return dg.RunRequest(run_key=fingerprint)
+    cursor = json.loads(context.cursor) if context.cursor else {"files": {}, "seen": []}
+    state = landing_state(warehouse.landing_path, cursor["files"])
+    arrived = new_content(state, set(cursor["seen"]))
+    seen = sorted(set(cursor["seen"]) | {sha for _, _, sha in state.values() if sha})
+    context.update_cursor(json.dumps({"files": state, "seen": seen}, sort_keys=True))
+    if not arrived:
+        arriving = sorted(name for name, (_, _, sha) in state.items() if sha is None)
+        return dg.SkipReason(f"waiting for {', '.join(arriving)} to finish arriving" if arriving
+                             else "no new content in the landing folder")
+    context.log.info(f"new content in {', '.join(arrived)}")
+    run_key = hashlib.sha256("\n".join(sorted(sha for _, _, sha in state.values() if sha)).encode()).hexdigest()
+    return dg.RunRequest(run_key=run_key)
 
 
 @dg.definitions
