@@ -39,9 +39,19 @@ def new_content(state: dict[str, list], seen: set[str]) -> list[str]:
     return sorted(name for name, (_, _, sha) in state.items() if sha and sha not in seen)
 
 
+def _read_cursor(text: str | None) -> dict:
+    """The last tick's files and every digest seen; an empty start for none, or for the plain
+    fingerprint an earlier version kept (its first night then finds the files processed)."""
+    try:
+        cursor = json.loads(text) if text else None
+    except ValueError:
+        cursor = None
+    return cursor if isinstance(cursor, dict) and "files" in cursor else {"files": {}, "seen": []}
+
+
 @dg.sensor(job=nightly_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
 def landing_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
-    cursor = json.loads(context.cursor) if context.cursor else {"files": {}, "seen": []}
+    cursor = _read_cursor(context.cursor)
     state = landing_state(warehouse.landing_path, cursor["files"])
     arrived = new_content(state, set(cursor["seen"]))
     seen = sorted(set(cursor["seen"]) | {sha for _, _, sha in state.values() if sha})
