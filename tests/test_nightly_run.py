@@ -292,3 +292,30 @@ def test_a_night_without_bisnode_data_stops_and_says_what_to_deliver(small_regio
 def test_missing_landing_folder_is_a_usage_error(tmp_path, capsys):
     assert run_cli("run", "--landing", str(tmp_path / "nope"), "--warehouse", str(tmp_path / "wh")) == 2
     assert "followup sample" in capsys.readouterr().err
+
+
+def test_a_run_of_some_models_builds_them_and_leaves_the_next_night_to_build_everything(nightly_run, tmp_path):
+    """A UI run of a few models completes no build: had it, the next night would take every
+    model it did not build as current, and build only what reads that night's deliveries."""
+    import dagster as dg
+
+    from orchestration.cli import prepare_environment
+    from warehouse.build_state import changed_sources, code_digest, source_digests
+
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
+    shutil.copytree(nightly_run["landing"], landing)
+    shutil.copytree(nightly_run["warehouse"], warehouse, ignore=shutil.ignore_patterns("dagster_home"))
+    work = warehouse / "work" / "followup.duckdb"
+    with duckdb.connect(str(work)) as con:
+        assert changed_sources(con, code_digest(), source_digests(con)) == []
+
+    prepare_environment(landing, warehouse)
+    from orchestration.definitions import defs
+
+    result = defs.resolve_job_def("nightly").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+        asset_selection=[dg.AssetKey(["marts", "dim_cohort"])],
+    )
+    assert result.success
+    with duckdb.connect(str(work)) as con:
+        assert changed_sources(con, code_digest(), source_digests(con)) is None

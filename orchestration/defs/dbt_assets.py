@@ -57,13 +57,15 @@ def followup_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, 
                              "(`followup run`), whose ingest steps load the landing folder before dbt builds.")
         code, sources = code_digest(), source_digests(con)
         digest = build_digest(con, code)
-        if not rebuild and publication_is_current(
+        # A run of some models only (from the UI) builds what it asks for, and completes no build.
+        whole = not context.is_subset
+        if whole and not rebuild and publication_is_current(
             con, digest, warehouse.warehouse_path, warehouse.published_path, warehouse.identifiers_path
         ):
             # Yielding nothing skips the models, and with them estimation, publication and extracts.
             context.log.info("No new delivery and no new code since the last publication: nothing to build.")
             return
-        changed = None if rebuild else changed_sources(con, code, sources)
+        changed = changed_sources(con, code, sources) if whole and not rebuild else None
         record_build(con, digest, code, sources)
     manifest = json.loads(dbt_project.manifest_path.read_text())
     unaffected = None if changed is None else unaffected_nodes(manifest, changed)
@@ -74,8 +76,9 @@ def followup_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, 
         yield from _unchanged_outputs(context, unaffected)
     excluded = node_selectors(manifest, unaffected) if unaffected else None
     yield from dbt.cli(dbt_build_args(excluded), context=context, target_path=warehouse.dbt_target_path).stream()
-    with warehouse.connect_work() as con:
-        record_build_completed(con, digest)
+    if whole:
+        with warehouse.connect_work() as con:
+            record_build_completed(con, digest)
 
 
 _NOT_REBUILT = {
