@@ -10,6 +10,7 @@ Exit codes:
 
 import argparse
 import contextlib
+import fcntl
 import os
 import re
 import sys
@@ -19,6 +20,8 @@ from pathlib import Path
 from warehouse.publish import identifiers_file, published_file
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REJECTIONS, EXIT_QUERY = 0, 1, 2, 3, 4
+# Marks the runs `followup run` executes in its own process, so a later night can tell them apart.
+CLI_NIGHT_TAG = "followup/cli_night"
 DEFAULT_LANDING = Path("data/sample/landing")
 DEFAULT_WAREHOUSE = Path("warehouse")
 # The step after which a failed night has published (orchestration/defs/publish_assets.py).
@@ -242,7 +245,11 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"error: {COUNTIES_ENV}={error}", file=sys.stderr)
         return EXIT_USAGE
     prepare_environment(args.landing, args.warehouse)
-    result = execute_nightly(rebuild=args.rebuild)
+    try:
+        result = execute_nightly(rebuild=args.rebuild)
+    except NightAlreadyRunning as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
     if not result.success:
         print(failure_paragraph(result), file=sys.stderr)
         return EXIT_FAILED
@@ -265,13 +272,48 @@ def execute_nightly(rebuild: bool = False):
     # Step output (dbt's log lines among it) goes to a log file; the terminal gets the summary.
     log_dir = Path(os.environ[WAREHOUSE_ENV]) / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    with dg.DagsterInstance.get() as instance, (log_dir / "last_run.log").open("w") as log, contextlib.redirect_stdout(log):
+    with dg.DagsterInstance.get() as instance, _night_lock(Path(instance.root_directory)), \
+            (log_dir / "last_run.log").open("w") as log, contextlib.redirect_stdout(log):
+        release_runs_of_dead_nights(instance)
         return defs.resolve_job_def("nightly").execute_in_process(
             instance=instance,
             raise_on_error=False,
-            tags={REBUILD_TAG: "always"} if rebuild else None,
+            tags={CLI_NIGHT_TAG: "yes", **({REBUILD_TAG: "always"} if rebuild else {})},
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
         )
+
+
+class NightAlreadyRunning(RuntimeError):
+    pass
+
+
+@contextlib.contextmanager
+def _night_lock(dagster_home: Path):
+    """Held while a night runs; the kernel lets go of it when the process dies, however it dies."""
+    with (dagster_home / "followup-run.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise NightAlreadyRunning(
+                f"another `followup run` is running on this Dagster home ({dagster_home}). Wait for it to "
+                "finish, or stop it, and run again.") from None
+        yield
+
+
+def release_runs_of_dead_nights(instance) -> None:
+    """Fail the in-process nights that died unfinished (killed, out of memory, power cut).
+
+    Such a run keeps its claim on the "duckdb" pool slot, and the next night would wait for
+    that slot forever. The caller holds the night lock, so no such run is still alive.
+    """
+    import dagster as dg
+
+    unfinished = instance.get_runs(filters=dg.RunsFilter(
+        statuses=[dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED], tags={CLI_NIGHT_TAG: "yes"}))
+    for run in unfinished:
+        instance.report_run_failed(run, "The process running this night ended before the night did; "
+                                        "a later `followup run` marked it failed.")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
 
 
 def failure_paragraph(result) -> str:

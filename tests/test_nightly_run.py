@@ -7,6 +7,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -319,3 +320,46 @@ def test_a_run_of_some_models_builds_them_and_leaves_the_next_night_to_build_eve
     assert result.success
     with duckdb.connect(str(work)) as con:
         assert changed_sources(con, code_digest(), source_digests(con)) is None
+
+
+def test_a_night_killed_midway_holds_no_pool_slot_the_next_night_waits_for(nightly_run, tmp_path, monkeypatch):
+    """A killed in-process run leaves its run STARTED and its "duckdb" slot claimed; the next night
+    must not wait for that slot forever."""
+    import dagster as dg
+
+    from orchestration.cli import CLI_NIGHT_TAG, prepare_environment
+    from orchestration.defs.ingest_assets import DUCKDB_POOL
+
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
+    shutil.copytree(nightly_run["landing"], landing)
+    shutil.copytree(nightly_run["warehouse"], warehouse, ignore=shutil.ignore_patterns("dagster_home"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    prepare_environment(landing, warehouse)
+    with dg.DagsterInstance.get() as instance:
+        dead = instance.create_run_for_job(dg.GraphDefinition("killed_night").to_job(),
+                                           tags={CLI_NIGHT_TAG: "yes"}, status=dg.DagsterRunStatus.STARTED)
+        instance.event_log_storage.set_concurrency_slots(DUCKDB_POOL, 1)
+        claim = instance.event_log_storage.claim_concurrency_slot(DUCKDB_POOL, dead.run_id, "followup_dbt_models")
+        assert claim.is_claimed
+
+    night = threading.Thread(target=run_cli, args=("run", "--landing", str(landing), "--warehouse", str(warehouse)),
+                             daemon=True)
+    night.start()
+    night.join(timeout=150)
+    assert not night.is_alive(), "the night waited for the pool slot the killed night held"
+    with dg.DagsterInstance.get() as instance:
+        assert instance.get_run_by_id(dead.run_id).status == dg.DagsterRunStatus.FAILURE
+        assert instance.get_runs(limit=1)[0].status == dg.DagsterRunStatus.SUCCESS
+
+
+def test_a_second_night_on_the_same_dagster_home_stops_with_an_error(landing_copy, tmp_path, monkeypatch, capsys):
+    import fcntl
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with (home / "followup-run.lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert run_cli("run", "--landing", str(landing_copy), "--warehouse", str(tmp_path / "warehouse")) == 1
+    assert "another `followup run` is running" in capsys.readouterr().err
+    assert not (tmp_path / "warehouse" / "followup.duckdb").exists()
