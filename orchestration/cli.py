@@ -22,6 +22,8 @@ from warehouse.publish import identifiers_file, published_file
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REJECTIONS, EXIT_QUERY = 0, 1, 2, 3, 4
 # Marks the runs `followup run` executes in its own process, so a later night can tell them apart.
 CLI_NIGHT_TAG = "followup/cli_night"
+# Under DAGSTER_HOME: locked by the `followup run` whose night is running there.
+NIGHT_LOCK_FILE = "followup-run.lock"
 DEFAULT_LANDING = Path("data/sample/landing")
 DEFAULT_WAREHOUSE = Path("warehouse")
 # The step after which a failed night has published (orchestration/defs/publish_assets.py).
@@ -290,7 +292,7 @@ class NightAlreadyRunning(RuntimeError):
 @contextlib.contextmanager
 def _night_lock(dagster_home: Path):
     """Held while a night runs; the kernel lets go of it when the process dies, however it dies."""
-    with (dagster_home / "followup-run.lock").open("w") as lock:
+    with (dagster_home / NIGHT_LOCK_FILE).open("w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -355,10 +355,12 @@ def test_a_night_killed_midway_holds_no_pool_slot_the_next_night_waits_for(night
 def test_a_second_night_on_the_same_dagster_home_stops_with_an_error(landing_copy, tmp_path, monkeypatch, capsys):
     import fcntl
 
+    from orchestration.cli import NIGHT_LOCK_FILE
+
     home = tmp_path / "dagster_home"
     home.mkdir()
     monkeypatch.setenv("DAGSTER_HOME", str(home))
-    with (home / "followup-run.lock").open("w") as held:
+    with (home / NIGHT_LOCK_FILE).open("w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
         assert run_cli("run", "--landing", str(landing_copy), "--warehouse", str(tmp_path / "warehouse")) == 1
     assert "another `followup run` is running" in capsys.readouterr().err
