@@ -40,6 +40,15 @@ concurrency:
     max_concurrent_runs: 1
   pools:
     default_limit: 1
+# A run whose process died (out of memory, killed) keeps its pool slot, and every later night
+# would wait for it. The daemon (`make dev`) frees the slots of runs that ended a minute ago
+# (the code server marks a dead run worker's run failed), and ends a run still going after
+# 6 hours (a national night takes minutes; one whose `dagster dev` died never ends by itself).
+run_monitoring:
+  enabled: true
+  poll_interval_seconds: 60
+  free_slots_after_run_end_seconds: 60
+  max_runtime_seconds: 21600
 telemetry:
   enabled: false
 """
@@ -303,10 +312,13 @@ def _night_lock(dagster_home: Path):
 
 
 def release_runs_of_dead_nights(instance) -> None:
-    """Fail the in-process nights that died unfinished (killed, out of memory, power cut).
+    """Fail the in-process nights that died unfinished (killed, out of memory, power cut), and
+    free the pool slots that runs which have ended still hold.
 
-    Such a run keeps its claim on the "duckdb" pool slot, and the next night would wait for
-    that slot forever. The caller holds the night lock, so no such run is still alive.
+    A run whose process died keeps its claim on the "duckdb" pool slot, and the next night would
+    wait for that slot forever. The caller holds the night lock, so no earlier `followup run` is
+    still alive. A run launched from the UI whose worker died is marked failed by the code server,
+    but its slot stays claimed until the daemon frees it, and the daemon may not be running.
     """
     import dagster as dg
 
@@ -315,7 +327,12 @@ def release_runs_of_dead_nights(instance) -> None:
     for run in unfinished:
         instance.report_run_failed(run, "The process running this night ended before the night did; "
                                         "a later `followup run` marked it failed.")
-        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+    ended = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
+    storage = instance.event_log_storage
+    holders = storage.get_concurrency_run_ids()
+    if holders:
+        for run in instance.get_runs(filters=dg.RunsFilter(run_ids=list(holders), statuses=ended)):
+            storage.free_concurrency_slots_for_run(run.run_id)
 
 
 def failure_paragraph(result) -> str:

@@ -1,5 +1,8 @@
 """The Dagster definitions load, with the job, the 02:00 schedule and the landing sensor."""
 
+import logging
+from unittest import mock
+
 import dagster as dg
 
 from orchestration.defs.dbt_assets import dbt_build_args
@@ -104,3 +107,38 @@ def test_instance_runs_one_night_at_a_time_and_updates_settings_it_wrote(tmp_pat
     (own / "dagster.yaml").write_text("telemetry:\n  enabled: true\n")
     write_dagster_yaml(own)
     assert (own / "dagster.yaml").read_text() == "telemetry:\n  enabled: true\n"
+
+
+def test_the_daemon_frees_the_pool_slot_of_a_run_whose_worker_died(tmp_path):
+    """With our dagster.yaml the daemon monitors runs, and frees the "duckdb" slot a run still holds
+    after it ended (the code server marks a killed run worker's run failed, nothing frees its slot)."""
+    import datetime
+    from types import SimpleNamespace
+
+    from dagster._core.instance.ref import InstanceRef
+    from dagster._daemon.monitoring import execute_concurrency_slots_iteration
+    from dagster._daemon.daemon import MonitoringDaemon
+
+    from orchestration.cli import write_dagster_yaml
+    from orchestration.defs.ingest_assets import DUCKDB_POOL
+
+    write_dagster_yaml(tmp_path)
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(tmp_path))) as instance:
+        assert MonitoringDaemon.daemon_type() in instance.get_required_daemon_types()
+        storage = instance.event_log_storage
+        storage.set_concurrency_slots(DUCKDB_POOL, 1)
+        dead = instance.create_run_for_job(dg.GraphDefinition("ui_run").to_job(), status=dg.DagsterRunStatus.STARTED)
+        assert storage.claim_concurrency_slot(DUCKDB_POOL, dead.run_id, "followup_dbt_models").is_claimed
+        instance.report_run_failed(dead, "Run execution process for the run was terminated by signal 9 (SIGKILL).")
+        grace = instance.run_monitoring_settings["free_slots_after_run_end_seconds"]
+        assert grace <= 300, "a dead run's slot must not block nights for long"
+
+        def daemon_tick(seconds_after_end):
+            later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds_after_end)
+            with mock.patch("dagster._daemon.monitoring.concurrency.get_current_datetime", return_value=later):
+                list(execute_concurrency_slots_iteration(SimpleNamespace(instance=instance), logging.getLogger()))
+
+        daemon_tick(0)
+        assert dead.run_id in storage.get_concurrency_run_ids()  # a run that just ended may still release its own
+        daemon_tick(grace + 1)
+        assert dead.run_id not in storage.get_concurrency_run_ids()

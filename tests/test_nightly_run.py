@@ -322,8 +322,10 @@ def test_a_run_of_some_models_builds_them_and_leaves_the_next_night_to_build_eve
         assert changed_sources(con, code_digest(), source_digests(con)) is None
 
 
-def test_a_night_killed_midway_holds_no_pool_slot_the_next_night_waits_for(nightly_run, tmp_path, monkeypatch):
-    """A killed in-process run leaves its run STARTED and its "duckdb" slot claimed; the next night
+@pytest.mark.parametrize("dead_run", ["killed_cli_night", "failed_ui_run"])
+def test_a_night_killed_midway_holds_no_pool_slot_the_next_night_waits_for(dead_run, nightly_run, tmp_path, monkeypatch):
+    """A killed in-process run leaves its run STARTED and its "duckdb" slot claimed; a UI run whose
+    worker was killed is marked failed by the code server, its slot still claimed. The next night
     must not wait for that slot forever."""
     import dagster as dg
 
@@ -336,8 +338,12 @@ def test_a_night_killed_midway_holds_no_pool_slot_the_next_night_waits_for(night
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     prepare_environment(landing, warehouse)
     with dg.DagsterInstance.get() as instance:
-        dead = instance.create_run_for_job(dg.GraphDefinition("killed_night").to_job(),
-                                           tags={CLI_NIGHT_TAG: "yes"}, status=dg.DagsterRunStatus.STARTED)
+        if dead_run == "killed_cli_night":
+            dead = instance.create_run_for_job(dg.GraphDefinition("killed_night").to_job(),
+                                               tags={CLI_NIGHT_TAG: "yes"}, status=dg.DagsterRunStatus.STARTED)
+        else:
+            dead = instance.create_run_for_job(dg.GraphDefinition("ui_run").to_job(), status=dg.DagsterRunStatus.STARTED)
+            instance.report_run_failed(dead, "Run execution process for the run was terminated by signal 9 (SIGKILL).")
         instance.event_log_storage.set_concurrency_slots(DUCKDB_POOL, 1)
         claim = instance.event_log_storage.claim_concurrency_slot(DUCKDB_POOL, dead.run_id, "followup_dbt_models")
         assert claim.is_claimed
