@@ -230,6 +230,40 @@ def test_a_night_that_fails_after_publishing_says_so_and_the_next_night_writes_w
     assert (report / "cohort_report.html").exists()
 
 
+def test_a_night_that_fails_while_publishing_leaves_the_old_file_and_the_next_night_publishes(
+        nightly_run, tmp_path, capsys):
+    """The restricted file is published first; its rename failing stops the night there."""
+    from warehouse.publish import identifiers_file
+
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
+    shutil.copytree(nightly_run["landing"], landing)
+    shutil.copytree(nightly_run["warehouse"], warehouse, ignore=shutil.ignore_patterns("dagster_home"))
+    shutil.copyfile(landing / "participants" / "exportboost.csv", landing / "participants" / "exportboost_igen.csv")
+    before = published({"warehouse": warehouse}).read_bytes()
+    blocker = identifiers_file(warehouse)
+    blocker.unlink()
+    blocker.mkdir()
+    (blocker / "kept.txt").write_text("a folder where the identifiers file goes")
+    capsys.readouterr()
+
+    assert run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse)) == 1
+    message = capsys.readouterr().err
+    assert "failed at step 'published_warehouse'" in message and "unchanged" in message
+    assert published({"warehouse": warehouse}).read_bytes() == before
+    assert (blocker / "kept.txt").exists()
+    assert not list(warehouse.rglob("*.tmp")), "a failed publication left its staging file"
+
+    shutil.rmtree(blocker)
+    assert run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse)) == 0
+    assert "nothing was rebuilt" not in capsys.readouterr().out
+    assert published({"warehouse": warehouse}).read_bytes() != before
+    with duckdb.connect(str(blocker), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM restricted.firm_identity").fetchone()[0] > 0
+    after_failure = _marts(published({"warehouse": warehouse}))
+    assert run_cli("run", "--rebuild", "--landing", str(landing), "--warehouse", str(warehouse)) == 0
+    assert _marts(published({"warehouse": warehouse})) == after_failure
+
+
 def test_a_published_file_that_no_longer_opens_is_published_again(nightly_run, tmp_path):
     landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
     shutil.copytree(nightly_run["landing"], landing)
