@@ -35,7 +35,7 @@ import pandas as pd
 from expectations.suites import DEFAULT_COUNTIES, NATURAL_KEYS
 from expectations.validate import failing_rows, start_importing_gx, validate_table
 from ingest.contracts import Kind, Source
-from ingest.orgnr import LUHN_PROBLEM, ORGNR_SQL_MACROS, hmac_pads
+from ingest.orgnr import LUHN_PROBLEM, ORGNR_SQL_MACROS, firm_key, hmac_pads
 from ingest.reader import Delivery, FileRejected, drop_delivery, read_delivery
 from ingest.typing import (
     LINEAGE_COLUMNS,
@@ -92,6 +92,8 @@ class LoadSettings:
     fallback_copies_dir: Path | None = None
     # The counties whose municipality codes Bisnode and SCB rows may carry.
     counties: tuple[str, ...] = DEFAULT_COUNTIES
+    # Where the pseudonym key came from, for the message when it is not the one used before.
+    key_origin: str = "the pseudonym key"
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,7 @@ def load_source(
     con.execute(
         f"CREATE TABLE IF NOT EXISTS raw.{source.name} ({', '.join(f'{n} {t}' for n, t in columns)})"
     )
+    _check_pseudonym_key(con, source, secret, settings.key_origin)
     results = []
     for index, path in enumerate(delivered_files(landing_dir, source)):
         sha = sha256_of(path)
@@ -193,6 +196,29 @@ def load_source(
             _with_fallback(_set_aside, landing_dir, settings, path, result.message)
         results.append(result)
     return results
+
+
+class PseudonymKeyChanged(Exception):
+    """Tonight's pseudonym key is not the one that keyed the rows already loaded."""
+
+
+def _check_pseudonym_key(con, source: Source, secret: bytes, key_origin: str) -> None:
+    """Every firm key in the warehouse must come from one key: rows keyed with another would
+    make each firm two firms, and every metric wrong without a trace. One loaded row tells."""
+    if not any(column.kind is Kind.ORGNR for column in source.columns):
+        return
+    row = con.execute(f"SELECT org_nr, firm_key, _source_file, _line FROM raw.{source.name} "
+                      "WHERE org_nr IS NOT NULL LIMIT 1").fetchone()
+    if row is None or firm_key(row[0], secret) == row[1]:
+        return
+    _, _, file, line = row
+    raise PseudonymKeyChanged(
+        f"{key_origin} is not the key the rows already in raw.{source.name} were keyed with (e.g. {file}, "
+        f"line {line}, column organisationsnummer): firm keys would no longer match across nights. Restore the "
+        "key used before (the file restricted/pseudonym.key of the warehouse, or FOLLOWUP_PSEUDONYM_KEY) and run "
+        "again. If that key is lost, move the warehouse's work/ folder aside and run again: every delivery in "
+        "the landing folder is read anew under the new key, and the published firm keys change."
+    )
 
 
 @dataclass

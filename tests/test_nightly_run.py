@@ -264,6 +264,26 @@ def test_a_night_that_fails_while_publishing_leaves_the_old_file_and_the_next_ni
     assert _marts(published({"warehouse": warehouse})) == after_failure
 
 
+def test_a_night_whose_pseudonym_key_was_lost_stops_and_names_the_key(nightly_run, tmp_path, capsys):
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
+    shutil.copytree(nightly_run["landing"], landing)
+    shutil.copytree(nightly_run["warehouse"], warehouse, ignore=shutil.ignore_patterns("dagster_home"))
+    key_file = warehouse / "restricted" / "pseudonym.key"
+    key = key_file.read_bytes()
+    key_file.unlink()
+    before = published({"warehouse": warehouse}).read_bytes()
+    capsys.readouterr()
+
+    assert run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse)) == 1
+    message = capsys.readouterr().err
+    assert f"The pseudonym key in {key_file} is not the key the rows already in raw." in message
+    assert "line " in message and "column organisationsnummer" in message and "unchanged" in message
+    assert published({"warehouse": warehouse}).read_bytes() == before
+
+    key_file.write_bytes(key)
+    assert run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse)) == 0
+
+
 def test_a_published_file_that_no_longer_opens_is_published_again(nightly_run, tmp_path):
     landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
     shutil.copytree(nightly_run["landing"], landing)

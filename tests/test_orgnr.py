@@ -143,3 +143,27 @@ def test_vectorised_luhn_of_the_sample_matches_stdnum():
     digits = luhn_digits(payloads)
     for payload, digit in zip(payloads, digits):
         assert luhn.calc_check_digit(str(payload)) == str(digit)
+
+
+def test_a_night_with_another_pseudonym_key_loads_nothing_and_says_which_key(tmp_path):
+    """Rows keyed with two keys would make every firm two firms; the load refuses and keeps the rows it had."""
+    from ingest.contracts import PARTICIPANTS
+    from ingest.load import PseudonymKeyChanged, load_source
+
+    folder = tmp_path / "participants"
+    folder.mkdir()
+    (folder / "exportboost.csv").write_text(f"Organisationsnummer;Program;Kohort\n{VALID_LEGAL};Exportboost;2019\n")
+    con = duckdb.connect()
+    load_source(con, PARTICIPANTS, tmp_path, "first", b"the key used before")
+    (folder / "exportboost_2020.csv").write_text(f"Organisationsnummer;Program;Kohort\n{VALID_PERSONAL};Exportboost;2020\n")
+
+    with pytest.raises(PseudonymKeyChanged) as raised:
+        load_source(con, PARTICIPANTS, tmp_path, "second", b"a new key")
+    assert "raw.participants" in str(raised.value) and "exportboost.csv, line 2" in str(raised.value)
+    assert con.execute("SELECT count(*) FROM audit.loads").fetchone()[0] == 1
+    assert con.execute("SELECT firm_key FROM raw.participants").fetchall() == [
+        (firm_key(VALID_LEGAL, b"the key used before"),)]
+
+    load_source(con, PARTICIPANTS, tmp_path, "third", b"the key used before")
+    assert sorted(con.execute("SELECT firm_key FROM raw.participants").fetchall()) == sorted(
+        [(firm_key(n, b"the key used before"),) for n in (VALID_LEGAL, VALID_PERSONAL)])

@@ -27,6 +27,7 @@ def build_source_asset(source: Source) -> dg.AssetsDefinition:
                     max_quarantine_share=warehouse.max_quarantine_share,
                     fallback_copies_dir=warehouse.warehouse_path / "restricted" / "landing_copies",
                     counties=warehouse.covered_counties,
+                    key_origin=warehouse.pseudonym_key_origin(),
                 ),
             )
         for result in results:

@@ -100,6 +100,12 @@ class WarehouseResource(dg.ConfigurableResource):
         os.chmod(self.work_db_path.parent, 0o700)
         return duckdb.connect(str(self.work_db_path), config=self.duckdb_config)
 
+    def pseudonym_key_origin(self) -> str:
+        """Where ``pseudonym_secret`` takes the key from, as the operator would look for it."""
+        if os.environ.get(PSEUDONYM_KEY_ENV):
+            return f"The pseudonym key in {PSEUDONYM_KEY_ENV}"
+        return f"The pseudonym key in {self.warehouse_path / 'restricted' / 'pseudonym.key'}"
+
     def pseudonym_secret(self) -> bytes:
         """The key of the pseudonymous firm key: from the environment, or a file kept 0600.
 
