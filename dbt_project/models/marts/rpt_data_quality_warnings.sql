@@ -211,6 +211,25 @@ target_indicators as (
     from unmeasured_targets
 ),
 
+-- Women and men are parts of the total: parts that do not add up are likely a typing error,
+-- and the indicator report's share of target would rest on a total nobody meant.
+target_parts as (
+    select
+        'target_parts_do_not_add_up' as check_name,
+        program || ' ' || target_year || ' ' || indicator as subject,
+        target_women + target_men - target_total as measured_value,
+        0 as threshold,
+        null::bigint as n_firms,
+        true as is_warning,
+        'The target for ''' || indicator || ''' in ' || program || ' ' || target_year || ' is '
+        || target_women || ' women and ' || target_men || ' men, ' || (target_women + target_men)
+        || ' together, but ' || target_total || ' in total (' || regexp_extract(source_file, '[^/\\]+$')
+        || ', line ' || source_line || ', columns mal_kvinnor, mal_man and mal_totalt). '
+        || 'Correct the targets file and deliver it again.' as message
+    from {{ ref('int_operators__targets_deduplicated') }}
+    where target_women + target_men != target_total
+),
+
 findings as (
     select * from found_in_bisnode
     union all by name
@@ -223,6 +242,8 @@ findings as (
     select * from freshness
     union all by name
     select * from target_indicators
+    union all by name
+    select * from target_parts
 )
 
 select
