@@ -22,7 +22,8 @@ from warehouse.publish import identifiers_file, published_file
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REJECTIONS, EXIT_QUERY = 0, 1, 2, 3, 4
 # Marks the runs `followup run` executes in its own process, so a later night can tell them apart.
 CLI_NIGHT_TAG = "followup/cli_night"
-# Under DAGSTER_HOME: locked by the `followup run` whose night is running there.
+# Under DAGSTER_HOME and in the warehouse folder: locked by the `followup run` whose night is
+# running there.
 NIGHT_LOCK_FILE = "followup-run.lock"
 DEFAULT_LANDING = Path("data/sample/landing")
 DEFAULT_WAREHOUSE = Path("warehouse")
@@ -283,7 +284,10 @@ def execute_nightly(rebuild: bool = False):
     # Step output (dbt's log lines among it) goes to a log file; the terminal gets the summary.
     log_dir = Path(os.environ[WAREHOUSE_ENV]) / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    with dg.DagsterInstance.get() as instance, _night_lock(Path(instance.root_directory)), \
+    # Two locks: the Dagster home's makes releasing its dead nights safe; the warehouse's keeps
+    # out a night on another Dagster home.
+    with dg.DagsterInstance.get() as instance, _night_lock(Path(instance.root_directory), "Dagster home"), \
+            _night_lock(Path(os.environ[WAREHOUSE_ENV]), "warehouse"), \
             (log_dir / "last_run.log").open("w") as log, contextlib.redirect_stdout(log):
         release_runs_of_dead_nights(instance)
         return defs.resolve_job_def("nightly").execute_in_process(
@@ -299,14 +303,14 @@ class NightAlreadyRunning(RuntimeError):
 
 
 @contextlib.contextmanager
-def _night_lock(dagster_home: Path):
+def _night_lock(folder: Path, kind: str):
     """Held while a night runs; the kernel lets go of it when the process dies, however it dies."""
-    with (dagster_home / NIGHT_LOCK_FILE).open("w") as lock:
+    with (folder / NIGHT_LOCK_FILE).open("w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise NightAlreadyRunning(
-                f"another `followup run` is running on this Dagster home ({dagster_home}). Wait for it to "
+                f"another `followup run` is running on this {kind} ({folder}). Wait for it to "
                 "finish, or stop it, and run again.") from None
         yield
 

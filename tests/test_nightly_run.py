@@ -412,16 +412,21 @@ def test_a_night_killed_midway_holds_no_pool_slot_the_next_night_waits_for(dead_
         assert instance.get_runs(limit=1)[0].status == dg.DagsterRunStatus.SUCCESS
 
 
-def test_a_second_night_on_the_same_dagster_home_stops_with_an_error(landing_copy, tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("shared", ["Dagster home", "warehouse"])
+def test_a_second_night_on_the_same_dagster_home_or_warehouse_stops_with_an_error(
+        shared, landing_copy, tmp_path, monkeypatch, capsys):
+    """The running night is stood in for by the lock it holds (on the other Dagster home, when
+    only the warehouse is shared)."""
     import fcntl
 
     from orchestration.cli import NIGHT_LOCK_FILE
 
-    home = tmp_path / "dagster_home"
+    home, warehouse = tmp_path / "dagster_home", tmp_path / "warehouse"
     home.mkdir()
+    warehouse.mkdir()
     monkeypatch.setenv("DAGSTER_HOME", str(home))
-    with (home / NIGHT_LOCK_FILE).open("w") as held:
+    with ((home if shared == "Dagster home" else warehouse) / NIGHT_LOCK_FILE).open("w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
-        assert run_cli("run", "--landing", str(landing_copy), "--warehouse", str(tmp_path / "warehouse")) == 1
-    assert "another `followup run` is running" in capsys.readouterr().err
-    assert not (tmp_path / "warehouse" / "followup.duckdb").exists()
+        assert run_cli("run", "--landing", str(landing_copy), "--warehouse", str(warehouse)) == 1
+    assert f"another `followup run` is running on this {shared}" in capsys.readouterr().err
+    assert not (warehouse / "followup.duckdb").exists()
