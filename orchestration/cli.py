@@ -22,8 +22,8 @@ from warehouse.publish import identifiers_file, published_file
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REJECTIONS, EXIT_QUERY = 0, 1, 2, 3, 4
 # Marks the runs `followup run` executes in its own process, so a later night can tell them apart.
 CLI_NIGHT_TAG = "followup/cli_night"
-# Under DAGSTER_HOME and in the warehouse folder: locked by the `followup run` whose night is
-# running there.
+# Under DAGSTER_HOME and in the warehouse's work folder: locked by the `followup run` whose
+# night is running there.
 NIGHT_LOCK_FILE = "followup-run.lock"
 DEFAULT_LANDING = Path("data/sample/landing")
 DEFAULT_WAREHOUSE = Path("warehouse")
@@ -287,7 +287,7 @@ def execute_nightly(rebuild: bool = False):
     # Two locks: the Dagster home's makes releasing its dead nights safe; the warehouse's keeps
     # out a night on another Dagster home.
     with dg.DagsterInstance.get() as instance, _night_lock(Path(instance.root_directory), "Dagster home"), \
-            _night_lock(Path(os.environ[WAREHOUSE_ENV]), "warehouse"), \
+            _night_lock(Path(os.environ[WAREHOUSE_ENV]) / "work", "warehouse"), \
             (log_dir / "last_run.log").open("w") as log, contextlib.redirect_stdout(log):
         release_runs_of_dead_nights(instance)
         return defs.resolve_job_def("nightly").execute_in_process(
@@ -305,7 +305,9 @@ class NightAlreadyRunning(RuntimeError):
 @contextlib.contextmanager
 def _night_lock(folder: Path, kind: str):
     """Held while a night runs; the kernel lets go of it when the process dies, however it dies."""
-    with (folder / NIGHT_LOCK_FILE).open("w") as lock:
+    folder.mkdir(parents=True, exist_ok=True)
+    # Opened for appending, so taking the lock leaves the file (and its mtime) as it was.
+    with (folder / NIGHT_LOCK_FILE).open("a") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -423,9 +423,9 @@ def test_a_second_night_on_the_same_dagster_home_or_warehouse_stops_with_an_erro
 
     home, warehouse = tmp_path / "dagster_home", tmp_path / "warehouse"
     home.mkdir()
-    warehouse.mkdir()
+    (warehouse / "work").mkdir(parents=True)
     monkeypatch.setenv("DAGSTER_HOME", str(home))
-    with ((home if shared == "Dagster home" else warehouse) / NIGHT_LOCK_FILE).open("w") as held:
+    with ((home if shared == "Dagster home" else warehouse / "work") / NIGHT_LOCK_FILE).open("w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
         assert run_cli("run", "--landing", str(landing_copy), "--warehouse", str(warehouse)) == 1
     assert f"another `followup run` is running on this {shared}" in capsys.readouterr().err
