@@ -83,6 +83,22 @@ _SQL_TYPES = {
 IDENTIFYING_RULES = ("organisation_number", "csv_structure")
 
 
+# Ten or twelve digits, in any form the contract accepts (a dash or plus, spaces), not part of a
+# longer run of digits: what may be an organisation or personal number wherever it was delivered
+# (a row shifted one column, a header that names the columns in the wrong order).
+_NUMBER_LIKE = r"(^|[^0-9])((?:[0-9]{2})?[0-9]{6}[ \x{00A0}]*[-+\x{2013}]?[ \x{00A0}]*[0-9]{4})([^0-9]|$)"
+
+
+def redact_number_like_sql(text: str) -> str:
+    """SQL for ``text`` with everything that looks like an organisation or personal number as '[redacted]'.
+
+    Applied twice: a match takes the character after it, so a number right after another
+    (``5590001300;5590001318``) is only found on the second pass.
+    """
+    once = f"regexp_replace({text}, '{_NUMBER_LIKE}', '\\1[redacted]\\3', 'g')"
+    return f"regexp_replace({once}, '{_NUMBER_LIKE}', '\\1[redacted]\\3', 'g')"
+
+
 def redacted_message_sql(error: str) -> str:
     """SQL for the message of the error struct ``error``, without its value when that may identify a person."""
     rules = ", ".join(sql_literal(rule) for rule in IDENTIFYING_RULES)

@@ -135,3 +135,26 @@ def test_every_case_row_is_accounted_for(catalog_run):
     ).fetchone() == (0,)
     quarantined_rows = con.execute("SELECT count(DISTINCT (file, line)) FROM audit.quarantine").fetchone()[0]
     assert quarantined_rows == con.execute("SELECT sum(rows_quarantined) FROM audit.loads").fetchone()[0]
+
+
+def test_published_file_quotes_no_delivered_number(catalog_run):
+    """No organisation number, of a firm or in a case file, wherever it was delivered, is in any
+    text of the published file."""
+    import re
+
+    from stdnum import luhn
+
+    con = catalog_run["con"]
+    numbers = {r[0] for r in con.execute("SELECT org_nr FROM restricted.firm_identity").fetchall()}
+    for path in CATALOG.glob("*/*/*.csv"):
+        numbers |= {n for n in re.findall(r"(?<![0-9])[0-9]{10}(?![0-9])", path.read_text(errors="replace"))
+                    if luhn.is_valid(n)}
+    assert len(numbers) > 100
+    with duckdb.connect(str(catalog_run["warehouse"] / "followup.duckdb"), read_only=True) as published:
+        published.execute("CREATE TEMP TABLE numbers AS SELECT unnest(?) AS n", [sorted(numbers)])
+        text_columns = published.execute("SELECT schema_name, table_name, column_name FROM duckdb_columns() "
+                                         "WHERE data_type = 'VARCHAR' AND database_name <> 'temp'").fetchall()
+        leaked = [(schema, table, column) for schema, table, column in text_columns if published.execute(
+            f'SELECT count(*) FROM "{schema}"."{table}" AS t, numbers WHERE contains(t."{column}", numbers.n)'
+        ).fetchone()[0]]
+    assert leaked == []

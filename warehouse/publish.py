@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.typing import IDENTIFYING_RULES, redacted_message_sql, sql_literal
+from ingest.typing import IDENTIFYING_RULES, redact_number_like_sql, redacted_message_sql, sql_literal
 
 PUBLISHED_NAME = "followup.duckdb"
 IDENTIFIERS_NAME = "identifiers.duckdb"
@@ -67,17 +67,28 @@ def publish(work_db: Path, published: Path, schemas: tuple[str, ...] = ANALYST_S
     return published
 
 
+# The audit texts that quote what was delivered, or name a delivered file: an organisation number
+# can turn up in any of them, in whichever column it was delivered (not the firm keys and
+# sha256 digests, whose hexadecimal digits may run ten long by chance).
+_DELIVERED_TEXT_COLUMNS = {
+    "quarantine": ("file", "value", "message"),
+    "loads": ("path", "message"),
+    "superseded_rows": ("file", "superseded_by_file"),
+    "validation_results": ("file", "advice"),
+}
+
+
 def _select(schema: str, table: str) -> str:
     source = f'work."{schema}"."{table}"'
-    if (schema, table) == ("audit", "quarantine"):
+    if schema != "audit" or table not in _DELIVERED_TEXT_COLUMNS:
+        return f"SELECT * FROM {source}"
+    columns = {column: f"q.{column}" for column in _DELIVERED_TEXT_COLUMNS[table]}
+    if table == "quarantine":
         rules = ", ".join(sql_literal(r) for r in IDENTIFYING_RULES)
-        return (
-            f"SELECT q.* REPLACE ("
-            f"CASE WHEN q.rule IN ({rules}) THEN '[redacted]' ELSE q.value END AS value, "
-            f"{redacted_message_sql('q')} AS message"
-            f") FROM {source} AS q"
-        )
-    return f"SELECT * FROM {source}"
+        columns["value"] = f"CASE WHEN q.rule IN ({rules}) THEN '[redacted]' ELSE q.value END"
+        columns["message"] = redacted_message_sql("q")
+    replaced = ", ".join(f"{redact_number_like_sql(expression)} AS {column}" for column, expression in columns.items())
+    return f"SELECT q.* REPLACE ({replaced}) FROM {source} AS q"
 
 
 def _copy_comments(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:

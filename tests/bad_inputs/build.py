@@ -177,6 +177,14 @@ CASES = {
     "target_parts_do_not_add_up": ("targets", {"t.csv": lines("program;ar;indikator;mal_kvinnor;mal_man;mal_totalt",
                                                               "Gå globalt;2019;Antal deltagande företag;5;5;12")},
                                    {"outcome": "loaded", "warning": "target_parts_do_not_add_up"}),
+    # An organisation number outside its column is quoted in no published text (see
+    # test_published_file_quotes_no_delivered_number).
+    "number_in_the_cohort_column": ("participants", {"p.csv": lines(PART, part_row(ORG[5], cohort=ORG[4]),
+                                                                    part_row(ORG[5]), part_row(ORG[4]))},
+                                    {"outcome": "loaded_with_quarantine", "rows_read": 3}),
+    "header_names_the_columns_in_the_wrong_order": ("participants", {"p.csv": lines(
+        "Kohort;Program;Organisationsnummer", f"{ORG[2]};Gå globalt;2016", f"{ORG[3]};Gå globalt;2016",
+        f"{ORG[4]};Gå globalt;2016")}, {"outcome": "rejected", "rows_read": 0}),
     "rejected_for_bad_personal_numbers": ("participants", {"p.csv": lines(PART, part_row("410820-0008"), part_row("880316-0005"),
                                                                           part_row(ORG[1]))},
                                           {"outcome": "rejected", "message": ["2 of 3 rows", "[redacted]"],
