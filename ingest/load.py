@@ -21,6 +21,7 @@ shows which).
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import os
 import shutil
@@ -259,6 +260,13 @@ def _stage_file(con, source: Source, path: Path, load_id: str, secret: bytes, in
         _reject_if_incomplete(con, path, delivery)
     except FileRejected as rejected:
         staged.rejection = str(rejected)
+        staged.staged_at = time.perf_counter()
+        return staged
+    except (UnicodeError, csv.Error) as error:
+        # Text the checks above let through and a reader still could not split: this file's
+        # fault, not the night's, so it is rejected with its name and the rest load.
+        staged.rejection = str(FileRejected(path, f"the file could not be read as text ({error}); save it as "
+                                                  "'CSV UTF-8' and deliver it again"))
         staged.staged_at = time.perf_counter()
         return staged
 

@@ -32,6 +32,12 @@ DELIMITERS = (";", ",", "\t")
 CSV_SUFFIXES = (".csv", ".txt")
 EXCEL_SUFFIXES = (".xlsx",)
 _CHUNK = 1 << 24
+# How every zip archive, an .xlsx workbook among them, begins.
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+# A long free-text cell (a note) is no reason to fail: the contract's own columns are short.
+csv.field_size_limit(2**31 - 1)
 
 
 class FileRejected(Exception):
@@ -104,17 +110,45 @@ def detect_encoding(path: Path) -> str:
                 path, "the file is UTF-16 or UTF-32 text (Excel's 'Unicode text'); save it as 'CSV UTF-8' "
                 "and deliver it again",
             )
+        if head.startswith(_ZIP_MAGIC):
+            raise FileRejected(
+                path, "the file is an Excel workbook (.xlsx) under a text file's name; name it .xlsx, or save "
+                "it as 'CSV UTF-8', and deliver it again",
+            )
         if head.startswith(codecs.BOM_UTF8):
             return "utf-8-sig"
-        fh.seek(0)
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        try:
-            while chunk := fh.read(_CHUNK):
+    not_utf8 = _decodes_as(path, "utf-8")
+    if not_utf8 is None:
+        return "utf-8"
+    not_cp1252 = _decodes_as(path, "cp1252")
+    if not_cp1252 is not None:
+        raise FileRejected(
+            path, f"the file is neither UTF-8 text (line {not_utf8[0]} is not) nor Windows-1252 (line "
+            f"{not_cp1252[0]} is not: byte 0x{not_cp1252[1]:02x}); it may mix two encodings, or be in a Mac "
+            "encoding. Save it as 'CSV UTF-8' and deliver it again",
+        )
+    return "cp1252"
+
+
+def _decodes_as(path: Path, encoding: str) -> tuple[int, int] | None:
+    """None when the whole file decodes as ``encoding``, else the line and the value of the first byte that does not."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    lines_before = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            # The start of a character the previous chunk ended in, which the decoder holds back.
+            pending = len(decoder.getstate()[0])
+            try:
                 decoder.decode(chunk)
+            except UnicodeDecodeError as error:
+                bad = min(max(error.start - pending, 0), len(chunk) - 1)
+                return lines_before + chunk.count(b"\n", 0, bad) + 1, chunk[bad]
+            lines_before += chunk.count(b"\n")
+        try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            return "cp1252"
-    return "utf-8"
+            return lines_before + 1, 0
+    return None
 
 
 def find_header(rows: list[list[str]], source: Source) -> tuple[int, dict[str, int], list[str]]:
@@ -177,6 +211,13 @@ def read_delivery(con: duckdb.DuckDBPyConnection, path: Path, source: Source, ta
 
 def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table: str) -> Delivery:
     encoding = detect_encoding(path)
+    with path.open("rb") as fh:
+        start = fh.read(1 << 16)
+    if b"\r" in start and b"\n" not in start:
+        raise FileRejected(
+            path, "the lines end in a carriage return alone (the old Mac 'CSV (Macintosh)' format); save it "
+            "as 'CSV UTF-8' and deliver it again",
+        )
     with path.open("r", encoding=encoding, newline="") as fh:
         head_lines = [line for _, line in zip(range(HEADER_SEARCH_LINES), fh)]
     if not "".join(head_lines).strip():

@@ -201,6 +201,19 @@ CASES = {
                                   {"outcome": "rejected", "message": ["UTF-16", "CSV UTF-8"]}),
     "excel_97_workbook": ("participants", {"p.xls": bytes.fromhex("d0cf11e0a1b11ae1") + bytes(504)},
                           {"outcome": "rejected", "message": ["'.xls' file cannot be read", ".xlsx"]}),
+    # Curly quotes saved as UTF-8, one name typed in Windows-1252 further down: neither encoding reads it all.
+    "two_encodings_mixed": ("participants", {"p.csv": lines(PART, part_row(ORG[1]).replace("Testbolaget AB", "AB ”Sjöfart”"))
+                            + part_row(ORG[2]).replace("Testbolaget AB", "Göteborgs Bygg AB").encode("cp1252") + b"\n"},
+                            {"outcome": "rejected", "message": ["neither UTF-8 text (line 3 is not) nor Windows-1252 (line 2 is not: byte 0x9d)", "CSV UTF-8"]}),
+    "workbook_named_csv": ("participants", {"p.csv": xlsx({"Deltagare": [["Organisationsnummer", "Program", "Kohort"],
+                                                                         [ORG[1], "Exportboost", 2019]]})},
+                           {"outcome": "rejected", "message": ["Excel workbook", "name it .xlsx"]}),
+    "carriage_returns_alone": ("participants", {"p.csv": (PART + "\r" + part_row(ORG[1]) + "\r").encode("utf-8")},
+                               {"outcome": "rejected", "message": ["carriage return alone", "CSV UTF-8"]}),
+    "long_note_after_a_quoted_line_break": ("participants", {"p.csv": lines(
+        PART + ";Anteckning", part_row(ORG[1]).replace("Testbolaget AB", '"Testbolaget\nVäst AB"') + ";kort",
+        part_row(ORG[2]) + ";" + "lång anteckning " * 10000)},
+        {"outcome": "loaded", "rows_read": 2}),
     "line_break_inside_quoted_name": ("participants", {"p.csv": lines(PART, part_row(ORG[1], "Exportboost", "2019").replace("Testbolaget AB", '"Testbolaget\nVäst AB"'),
                                                                       part_row(ORG[2], "Exportboost", "2019/20"))},
                                       {"outcome": "loaded_with_quarantine", "quarantine": [[4, "Kohort", "year", "line 4"]]}),
