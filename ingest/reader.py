@@ -300,7 +300,11 @@ def _sniff_header(path: Path, head_lines: list[str], source: Source):
         except ValueError as exc:
             failure = failure or exc
             continue
-        return delimiter, header_index, mapping, unknown, rows[header_index]
+        cells = rows[header_index]
+        # A delimiter after the last name (Excel writes one for a column once used) names no column.
+        while len(cells) > max(mapping.values()) + 1 and not cells[-1].strip():
+            cells = cells[:-1]
+        return delimiter, header_index, mapping, unknown, cells
     raise FileRejected(path, str(failure))
 
 

@@ -214,6 +214,8 @@ CASES = {
         PART + ";Anteckning", part_row(ORG[1]).replace("Testbolaget AB", '"Testbolaget\nVäst AB"') + ";kort",
         part_row(ORG[2]) + ";" + "lång anteckning " * 10000)},
         {"outcome": "loaded", "rows_read": 2}),
+    "header_ends_in_a_delimiter": ("participants", {"p.csv": lines(PART + ";", part_row(ORG[1]), part_row(ORG[2]))},
+                                   {"outcome": "loaded", "rows_read": 2}),
     "line_break_inside_quoted_name": ("participants", {"p.csv": lines(PART, part_row(ORG[1], "Exportboost", "2019").replace("Testbolaget AB", '"Testbolaget\nVäst AB"'),
                                                                       part_row(ORG[2], "Exportboost", "2019/20"))},
                                       {"outcome": "loaded_with_quarantine", "quarantine": [[4, "Kohort", "year", "line 4"]]}),
