@@ -369,13 +369,8 @@ def _read_excel(con: duckdb.DuckDBPyConnection, path: Path, source: Source, tabl
     with the header and no rows (an empty template) when another holds the data. Rows on two
     or more sheets reject the file, since its lines could not be told apart.
     """
-    import pandas as pd
-
     try:
-        # Cells as Excel holds them (text, number, date), so a number cell can be told from
-        # text; only an empty cell is missing ("NA" is Namibia, not pandas' missing value).
-        sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=object, keep_default_na=False,
-                               na_values=[""])
+        sheets = _workbook_sheets(path)
     except Exception as exc:  # openpyxl raises many kinds for a corrupt workbook
         raise FileRejected(path, f"the workbook cannot be opened ({exc}); save it again as .xlsx") from exc
     failure, read = None, []
@@ -404,6 +399,29 @@ def _read_excel(con: duckdb.DuckDBPyConnection, path: Path, source: Source, tabl
     con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM {table}_read")
     con.execute(f"CREATE OR REPLACE TEMP VIEW {table}_columns AS SELECT * EXCLUDE (_line) FROM {table}_read")
     return Delivery(path, table, sheet.header_line, "", sheet.headers, sheet.unknown, [], f"{table}_columns")
+
+
+def _workbook_sheets(path: Path) -> dict:
+    """Every worksheet's cells as Excel holds them (text, number, date), so a number cell can be
+    told from text; only an empty cell is missing ("NA" is Namibia, not a missing value).
+
+    Read with openpyxl rather than pandas' read_excel, which turns an error cell (#DIV/0!,
+    #N/A, #REF!) into an empty one: a broken formula would load as "unknown". Here it keeps
+    the text the sender sees, which no column's rule accepts, so the row is quarantined.
+    """
+    import pandas as pd
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(path, read_only=True, data_only=True, keep_links=False)
+    try:
+        sheets = {}
+        for sheet in workbook.worksheets:
+            sheet.reset_dimensions()  # some writers record a wrong used range; read what is there
+            rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
+            sheets[sheet.title] = pd.DataFrame(rows, dtype=object)
+        return sheets
+    finally:
+        workbook.close()
 
 
 @dataclass

@@ -216,6 +216,13 @@ CASES = {
         {"outcome": "loaded", "rows_read": 2}),
     "header_ends_in_a_delimiter": ("participants", {"p.csv": lines(PART + ";", part_row(ORG[1]), part_row(ORG[2]))},
                                    {"outcome": "loaded", "rows_read": 2}),
+    # Error cells of broken formulas: pandas' reader made them empty, i.e. "unknown", silently.
+    "xlsx_formula_error_cells": ("bisnode", {"b.xlsx": xlsx({"Bisnode": [
+        BIS.split(";"), [ORG[2], "Testbolaget AB", 2001, "#DIV/0!", None, 4, "1480", "25620", "2005-03-01", "AB"],
+        [ORG[2], "Testbolaget AB", 2002, 1200, "#N/A", 4, "1480", "25620", "2005-03-01", "AB"],
+        *[[ORG[2], "Testbolaget AB", year, 1300, None, 4, "1480", "25620", "2005-03-01", "AB"] for year in (2003, 2004, 2005)]]})},
+        {"outcome": "loaded_with_quarantine", "rows_read": 5,
+         "quarantine": [[2, "Nettoomsättning (tkr)", "number", "#DIV/0!"], [3, "Exportomsättning (tkr)", "number", "#N/A"]]}),
     "line_break_inside_quoted_name": ("participants", {"p.csv": lines(PART, part_row(ORG[1], "Exportboost", "2019").replace("Testbolaget AB", '"Testbolaget\nVäst AB"'),
                                                                       part_row(ORG[2], "Exportboost", "2019/20"))},
                                       {"outcome": "loaded_with_quarantine", "quarantine": [[4, "Kohort", "year", "line 4"]]}),
