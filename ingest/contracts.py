@@ -57,9 +57,11 @@ class Source:
 
 
 def normalise_header(header: object) -> str:
-    """Headers match case-insensitively, ignoring surrounding and doubled spaces and how the
-    letters with accents are stored (composed, or a letter and a combining mark as macOS saves them)."""
-    return unicodedata.normalize("NFC", " ".join(str(header).replace("\ufeff", "").split())).casefold()
+    """Headers match case-insensitively, ignoring surrounding and doubled spaces and the accents
+    (Nettoomsattning is Nettoomsättning, however the ä is stored: composed, or a letter and a
+    combining mark as macOS saves it). No two columns of a source differ by accents alone."""
+    text = unicodedata.normalize("NFKD", " ".join(str(header).replace("\ufeff", "").split()))
+    return "".join(c for c in text if not unicodedata.combining(c)).casefold()
 
 
 PARTICIPANTS = Source(

@@ -303,3 +303,24 @@ def test_text_saved_decomposed_as_macos_does_matches_headers_and_lists(tmp_path)
     assert (results[0].outcome, results[0].message) == ("loaded", "")
     assert con.execute("SELECT company_name, program, leader_gender FROM raw.participants").fetchone() == (
         "Å AB", "Gå globalt", "kvinna")
+
+
+def test_headers_typed_without_accents_match_and_no_two_columns_differ_by_accents_alone(tmp_path):
+    import unicodedata
+
+    from ingest.contracts import SOURCES, normalise_header
+
+    def plain(text):
+        return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+
+    header = ";".join(plain(h) for h in BISNODE_HEADER.split(";"))
+    assert header != BISNODE_HEADER  # Nettoomsattning (tkr), Antal anstallda, Bokslutsar
+    write(tmp_path / "bisnode" / "a.csv", f"{header}\n{VALID};Åkeri AB;2019;1 234,5;;3,5;1480;49410;2001-05-02;AB\n")
+    con, results = load(tmp_path)
+    assert results[0].outcome == "loaded"
+    assert con.execute("SELECT net_turnover_tkr, employees FROM raw.bisnode").fetchone() == (1234.5, 3.5)
+    for source in SOURCES.values():
+        owners = {}
+        for column in source.columns:
+            for delivered in column.headers:
+                assert owners.setdefault(normalise_header(delivered), column.name) == column.name, (source.name, delivered)
