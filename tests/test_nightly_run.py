@@ -116,6 +116,14 @@ def _landing_digest(landing: Path) -> str:
     return digest.hexdigest()
 
 
+def _copy_of_night(nightly_run, tmp_path) -> tuple[Path, Path]:
+    """The landing folder and warehouse of the session's night, copied for a test's own later nights."""
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
+    shutil.copytree(nightly_run["landing"], landing)
+    shutil.copytree(nightly_run["warehouse"], warehouse, ignore=shutil.ignore_patterns("dagster_home"))
+    return landing, warehouse
+
+
 def _marts(path: Path) -> dict:
     with duckdb.connect(str(path), read_only=True) as con:
         tables = con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' ORDER BY 1").fetchall()
@@ -161,9 +169,7 @@ def _bisnode_audit(warehouse: Path) -> tuple[int, int]:
 
 def test_quiet_night_republishes_nothing_and_a_new_file_rereads_nothing_else(nightly_run, tmp_path, capsys):
     """No new delivery: nothing is rebuilt. One new participant file: only it is read and validated."""
-    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
-    shutil.copytree(nightly_run["landing"], landing)
-    shutil.copytree(nightly_run["warehouse"], warehouse, ignore=shutil.ignore_patterns("dagster_home"))
+    landing, warehouse = _copy_of_night(nightly_run, tmp_path)
     files = [p for p in warehouse.rglob("*") if p.is_file() and ".dagster" not in p.parts and "logs" not in p.parts]
     before = {p: _identity(p) for p in files}
     capsys.readouterr()
@@ -210,9 +216,7 @@ def test_a_night_that_fails_after_publishing_says_so_and_the_next_night_writes_w
         nightly_run, tmp_path, capsys):
     from orchestration.night import today
 
-    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
-    shutil.copytree(nightly_run["landing"], landing)
-    shutil.copytree(nightly_run["warehouse"], warehouse, ignore=shutil.ignore_patterns("dagster_home"))
+    landing, warehouse = _copy_of_night(nightly_run, tmp_path)
     shutil.copyfile(landing / "participants" / "exportboost.csv", landing / "participants" / "exportboost_igen.csv")
     report = warehouse / "report" / today()
     shutil.rmtree(report, ignore_errors=True)
@@ -235,9 +239,7 @@ def test_a_night_that_fails_while_publishing_leaves_the_old_file_and_the_next_ni
     """The restricted file is published first; its rename failing stops the night there."""
     from warehouse.publish import identifiers_file
 
-    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
-    shutil.copytree(nightly_run["landing"], landing)
-    shutil.copytree(nightly_run["warehouse"], warehouse, ignore=shutil.ignore_patterns("dagster_home"))
+    landing, warehouse = _copy_of_night(nightly_run, tmp_path)
     shutil.copyfile(landing / "participants" / "exportboost.csv", landing / "participants" / "exportboost_igen.csv")
     before = published({"warehouse": warehouse}).read_bytes()
     blocker = identifiers_file(warehouse)
@@ -265,9 +267,7 @@ def test_a_night_that_fails_while_publishing_leaves_the_old_file_and_the_next_ni
 
 
 def test_a_night_whose_pseudonym_key_was_lost_stops_and_names_the_key(nightly_run, tmp_path, capsys):
-    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
-    shutil.copytree(nightly_run["landing"], landing)
-    shutil.copytree(nightly_run["warehouse"], warehouse, ignore=shutil.ignore_patterns("dagster_home"))
+    landing, warehouse = _copy_of_night(nightly_run, tmp_path)
     key_file = warehouse / "restricted" / "pseudonym.key"
     key = key_file.read_bytes()
     key_file.unlink()
@@ -285,9 +285,7 @@ def test_a_night_whose_pseudonym_key_was_lost_stops_and_names_the_key(nightly_ru
 
 
 def test_a_published_file_that_no_longer_opens_is_published_again(nightly_run, tmp_path):
-    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
-    shutil.copytree(nightly_run["landing"], landing)
-    shutil.copytree(nightly_run["warehouse"], warehouse, ignore=shutil.ignore_patterns("dagster_home"))
+    landing, warehouse = _copy_of_night(nightly_run, tmp_path)
     published({"warehouse": warehouse}).write_text("a,b\n1,2\n")  # overwritten by some other program
     assert run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse)) == 0
     with duckdb.connect(str(published({"warehouse": warehouse})), read_only=True) as con:
@@ -357,9 +355,7 @@ def test_a_run_of_some_models_builds_them_and_leaves_the_next_night_to_build_eve
     from orchestration.cli import prepare_environment
     from warehouse.build_state import changed_sources, code_digest, source_digests
 
-    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
-    shutil.copytree(nightly_run["landing"], landing)
-    shutil.copytree(nightly_run["warehouse"], warehouse, ignore=shutil.ignore_patterns("dagster_home"))
+    landing, warehouse = _copy_of_night(nightly_run, tmp_path)
     work = warehouse / "work" / "followup.duckdb"
     with duckdb.connect(str(work)) as con:
         assert changed_sources(con, code_digest(), source_digests(con)) == []
@@ -386,9 +382,7 @@ def test_a_night_killed_midway_holds_no_pool_slot_the_next_night_waits_for(dead_
     from orchestration.cli import CLI_NIGHT_TAG, prepare_environment
     from orchestration.defs.ingest_assets import DUCKDB_POOL
 
-    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
-    shutil.copytree(nightly_run["landing"], landing)
-    shutil.copytree(nightly_run["warehouse"], warehouse, ignore=shutil.ignore_patterns("dagster_home"))
+    landing, warehouse = _copy_of_night(nightly_run, tmp_path)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     prepare_environment(landing, warehouse)
     with dg.DagsterInstance.get() as instance:
