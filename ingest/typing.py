@@ -40,8 +40,10 @@ CREATE OR REPLACE TEMP MACRO parse_clean_number(s, delimiter) AS (
             THEN TRY_CAST(replace(s, ',', '') AS DOUBLE)
     END
 );
-CREATE OR REPLACE TEMP MACRO parse_number(raw, delimiter) AS
-    parse_clean_number(regexp_replace(trim(raw), '[\s\x{00a0}\x{2007}\x{2009}\x{202f}'']', '', 'g'), delimiter);
+-- A minus sign may arrive as the typographic minus or an en dash a word processor put in.
+CREATE OR REPLACE TEMP MACRO parse_number(raw, delimiter) AS parse_clean_number(regexp_replace(
+    regexp_replace(trim(raw), '[\s\x{00a0}\x{2007}\x{2009}\x{202f}'']', '', 'g'), '^[\x{2212}\x{2013}]', '-'
+), delimiter);
 """
 
 _PROBLEMS = {

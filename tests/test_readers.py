@@ -274,6 +274,18 @@ def test_plain_number_shortcut_agrees_with_the_general_parser(delimiter):
         assert shortcut == general, text
 
 
+def test_a_typographic_minus_or_en_dash_before_a_number_is_its_sign():
+    """So a negative value pasted from a report meets the plausibility rule ("check the sign"),
+    not "is not a number"; a dash inside a number is still no number."""
+    from ingest.typing import TYPING_MACROS
+
+    con = duckdb.connect()
+    con.execute(TYPING_MACROS)
+    parsed = con.execute("SELECT parse_number(x, ';') FROM unnest(?) AS t(x)",
+                         [["\u2212120,5", "\u20133", "\u2212 1 234,5", "12\u221250", "\u2212\u22121"]]).fetchall()
+    assert parsed == [(-120.5,), (-3.0,), (-1234.5,), (None,), (None,)]
+
+
 def test_delivered_text_is_the_trimmed_text():
     """delivered_text skips trim() for plain ASCII values; it must give what nullif(trim(x), '') gives."""
     from ingest.typing import TYPING_MACROS
