@@ -19,6 +19,7 @@ class Kind(Enum):
     NUMBER = "number"  # decimal comma or point, thousands separators allowed
     DATE = "date"  # ISO date
     TEXT = "text"  # kept as delivered, trimmed
+    LABEL = "label"  # a class such as 1-4, trimmed; an en dash or minus a word processor typed is '-'
     CODE = "code"  # trimmed, upper-case code (country, SNI, legal form)
     GENDER = "gender"  # kvinna / man / empty
 
@@ -99,7 +100,7 @@ BASELINES = Source(
         Column("municipality_code", ("kommunkod",), Kind.CODE, True, nullable=False, digits=4),
         Column("year", ("ar", "år"), Kind.YEAR, True, nullable=False),
         Column("dimension", ("dimension",), Kind.TEXT, True, nullable=False),
-        Column("category", ("kategori",), Kind.TEXT, True, nullable=False),
+        Column("category", ("kategori",), Kind.LABEL, True, nullable=False),
         Column("firm_count", ("antal_foretag", "antal_företag"), Kind.INTEGER, True, nullable=False),
     ),
     feeds="the county's shares in rpt_representativity and the Bisnode coverage check",

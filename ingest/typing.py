@@ -76,6 +76,7 @@ _SQL_TYPES = {
     Kind.NUMBER: "DOUBLE",
     Kind.DATE: "DATE",
     Kind.TEXT: "VARCHAR",
+    Kind.LABEL: "VARCHAR",
     Kind.CODE: "VARCHAR",
     Kind.GENDER: "VARCHAR",
 }
@@ -137,6 +138,8 @@ def _typed_values(column: Column, x: str, delimiter: str) -> list[tuple[str, str
         value = f"CASE lower({x}) WHEN 'kvinna' THEN 'kvinna' WHEN 'man' THEN 'man' END"
     elif kind is Kind.CODE:
         return [(column.name, f"upper({x})", False)]
+    elif kind is Kind.LABEL:
+        return [(column.name, rf"regexp_replace({x}, '[\x{{2010}}-\x{{2015}}\x{{2212}}]', '-', 'g')", False)]
     else:
         return [(column.name, x, False)]
     return [(column.name, value, True)]
