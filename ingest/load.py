@@ -175,7 +175,14 @@ def load_source(
                 start_importing_gx()
                 # Read, type and validate before the transaction opens: DuckDB scans a table
                 # created inside an open transaction at about half the speed.
-                staged = _stage_file(con, source, path, load_id, secret, index, settings)
+                try:
+                    staged = _stage_file(con, source, path, load_id, secret, index, settings)
+                except Exception as error:
+                    raise DeliveryReadFailed(
+                        f"{path}: reading this delivery failed unexpectedly ({type(error).__name__}: {error}). "
+                        "Nothing of it was loaded. If the file is the cause, move it out of the landing folder "
+                        "and run again (the rest loads); if not, the error says what to put right."
+                    ) from error
             con.execute("BEGIN TRANSACTION")
             try:
                 sequence = con.execute("SELECT coalesce(max(delivery_seq), 0) + 1 FROM audit.loads").fetchone()[0]
@@ -197,6 +204,10 @@ def load_source(
             _with_fallback(_set_aside, landing_dir, settings, path, result.message)
         results.append(result)
     return results
+
+
+class DeliveryReadFailed(Exception):
+    """A delivery could not be staged for a reason no check foresaw; the message names the file."""
 
 
 class PseudonymKeyChanged(Exception):

@@ -16,6 +16,7 @@ import codecs
 import csv
 import io
 import numbers
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -232,6 +233,8 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table:
     try:
         con.execute(f"DROP TABLE IF EXISTS {table}_rejects; DROP TABLE IF EXISTS {table}_scans")
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_read AS SELECT {scan.select} FROM {_csv_scan(scan, table)}")
+    except duckdb.InvalidInputException as error:
+        raise _unparseable(path, error) from error
     finally:
         if readable != path:
             readable.unlink(missing_ok=True)
@@ -290,11 +293,29 @@ def drop_read_tables(con: duckdb.DuckDBPyConnection, table: str) -> None:
     con.execute(f"DROP TABLE IF EXISTS {table}_skipped; DROP TABLE IF EXISTS {table}_spans")
 
 
+def _unparseable(path: Path, error: Exception) -> FileRejected:
+    """Why DuckDB's CSV reader gave up on the file, with the line when it can be found."""
+    lone_cr = re.compile(rb"\r(?!\n)")
+    with path.open("rb") as fh:
+        for line, text in enumerate(fh, start=1):
+            if lone_cr.search(text.rstrip(b"\r\n")):
+                return FileRejected(
+                    path, "the line holds a carriage return alone inside a row (a line break typed in a cell?); "
+                    "remove it, or put the value in quotes, and deliver the file again", line=line,
+                )
+    first = str(error).splitlines()[0]
+    return FileRejected(path, f"the CSV reader could not read the file ({first}); save it again as 'CSV UTF-8' "
+                              "and deliver it again")
+
+
 def _sniff_header(path: Path, head_lines: list[str], source: Source):
     """Try each delimiter; the one whose header row names the required columns wins."""
     failure = None
     for delimiter in DELIMITERS:
-        rows = list(csv.reader(io.StringIO("".join(head_lines)), delimiter=delimiter))
+        try:
+            rows = list(csv.reader(io.StringIO("".join(head_lines)), delimiter=delimiter))
+        except csv.Error as error:
+            raise _unparseable(path, error) from error
         try:
             header_index, mapping, unknown = find_header(rows, source)
         except ValueError as exc:

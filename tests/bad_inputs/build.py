@@ -213,6 +213,9 @@ CASES = {
                            {"outcome": "rejected", "message": ["Excel workbook", "name it .xlsx"]}),
     "carriage_returns_alone": ("participants", {"p.csv": (PART + "\r" + part_row(ORG[1]) + "\r").encode("utf-8")},
                                {"outcome": "rejected", "message": ["carriage return alone", "CSV UTF-8"]}),
+    "carriage_return_inside_a_row": ("participants", {"p.csv": lines(PART, part_row(ORG[1]), part_row(ORG[2]).replace(
+        "Testbolaget AB", "Testbolaget\rVäst AB"), part_row(ORG[3]))},
+        {"outcome": "rejected", "message": ["line 3", "carriage return alone inside a row"]}),
     "long_note_after_a_quoted_line_break": ("participants", {"p.csv": lines(
         PART + ";Anteckning", part_row(ORG[1]).replace("Testbolaget AB", '"Testbolaget\nVäst AB"') + ";kort",
         part_row(ORG[2]) + ";" + "lång anteckning " * 10000)},
