@@ -16,7 +16,10 @@ from dataclasses import dataclass
 from stdnum import luhn
 from stdnum.exceptions import ValidationError
 
-# A hyphen, or the dashes and minus a word processor puts in its place, a plus, spaces.
+# The dashes and the minus a word processor puts in place of a hyphen, as the contents of a
+# regex class in DuckDB's (RE2's) notation: the same characters as in _SEPARATORS.
+DASHES_SQL = r"\x{2010}-\x{2015}\x{2212}"
+# A hyphen or such a dash, a plus, spaces.
 _SEPARATORS = re.compile(r"[\s\-+\u00a0\u2010-\u2015\u2212]")
 # The "16" prefix marks the 12-digit form of an organisation number; 19/20 a century.
 _ORGNR_PREFIX = "16"
@@ -100,7 +103,7 @@ _LUHN_SUM = " + ".join(
 # the pads of ``hmac_pads``). tests/test_orgnr.py checks both paths agree on every form, with
 # python-stdnum's Luhn and Python's hmac.
 ORGNR_SQL_MACROS = r"""
-CREATE OR REPLACE TEMP MACRO orgnr_compact(raw) AS regexp_replace(raw, '[\s\-+\x{00a0}\x{2010}-\x{2015}\x{2212}]', '', 'g');
+CREATE OR REPLACE TEMP MACRO orgnr_compact(raw) AS regexp_replace(raw, '[\s\-+\x{00a0}""" + DASHES_SQL + r"""]', '', 'g');
 CREATE OR REPLACE TEMP MACRO orgnr_candidate(compact) AS (
     CASE
         WHEN NOT regexp_full_match(compact, '\d+') THEN NULL

@@ -8,6 +8,7 @@ message) so that a row with any error goes to quarantine with a reason a person 
 from __future__ import annotations
 
 from ingest.contracts import Column, Kind, Source
+from ingest.orgnr import DASHES_SQL
 
 TYPING_MACROS = r"""
 -- A delivered value without the spaces around it, NULL when nothing is left. trim() removes
@@ -40,9 +41,9 @@ CREATE OR REPLACE TEMP MACRO parse_clean_number(s, delimiter) AS (
             THEN TRY_CAST(replace(s, ',', '') AS DOUBLE)
     END
 );
--- A minus sign may arrive as the typographic minus or an en dash a word processor put in.
+-- A minus sign may arrive as the typographic minus or a dash a word processor put in.
 CREATE OR REPLACE TEMP MACRO parse_number(raw, delimiter) AS parse_clean_number(regexp_replace(
-    regexp_replace(trim(raw), '[\s\x{00a0}\x{2007}\x{2009}\x{202f}'']', '', 'g'), '^[\x{2212}\x{2013}]', '-'
+    regexp_replace(trim(raw), '[\s\x{00a0}\x{2007}\x{2009}\x{202f}'']', '', 'g'), '^[""" + DASHES_SQL + r"""]', '-'
 ), delimiter);
 """
 
@@ -86,10 +87,10 @@ _SQL_TYPES = {
 IDENTIFYING_RULES = ("organisation_number", "csv_structure")
 
 
-# Ten or twelve digits, in any form the contract accepts (a dash or plus, spaces), not part of a
-# longer run of digits: what may be an organisation or personal number wherever it was delivered
+# Ten or twelve digits, in any form an organisation number is read in (a dash or plus, spaces),
+# not part of a longer run of digits: what may be an organisation or personal number wherever it was delivered
 # (a row shifted one column, a header that names the columns in the wrong order).
-_NUMBER_LIKE = r"(^|[^0-9])((?:[0-9]{2})?[0-9]{6}[ \x{00A0}]*[-+\x{2013}]?[ \x{00A0}]*[0-9]{4})([^0-9]|$)"
+_NUMBER_LIKE = r"(^|[^0-9])((?:[0-9]{2})?[0-9]{6}[ \x{00A0}]*[-+" + DASHES_SQL + r"]?[ \x{00A0}]*[0-9]{4})([^0-9]|$)"
 
 
 def redact_number_like_sql(text: str) -> str:
@@ -139,7 +140,7 @@ def _typed_values(column: Column, x: str, delimiter: str) -> list[tuple[str, str
     elif kind is Kind.CODE:
         return [(column.name, f"upper({x})", False)]
     elif kind is Kind.LABEL:
-        return [(column.name, rf"regexp_replace({x}, '[\x{{2010}}-\x{{2015}}\x{{2212}}]', '-', 'g')", False)]
+        return [(column.name, f"regexp_replace({x}, '[{DASHES_SQL}]', '-', 'g')", False)]
     else:
         return [(column.name, x, False)]
     return [(column.name, value, True)]

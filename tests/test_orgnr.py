@@ -169,3 +169,23 @@ def test_a_night_with_another_pseudonym_key_loads_nothing_and_says_which_key(tmp
     load_source(con, PARTICIPANTS, tmp_path, "third", b"the key used before")
     assert sorted(con.execute("SELECT firm_key FROM raw.participants").fetchall()) == sorted(
         [(firm_key(n, b"the key used before"),) for n in (VALID_LEGAL, VALID_PERSONAL)])
+
+
+def test_every_form_read_as_an_organisation_number_is_redacted_in_published_texts():
+    """What normalise() reads as a number, in a message or a value of any column, shows as '[redacted]'."""
+    from ingest.typing import redact_number_like_sql
+
+    accepted = []
+    for text in FORMS + ["556677\u00a08899", "811218+9876", "556677 \u2013 8899"]:
+        try:
+            normalise(text)
+        except InvalidOrgNr as exc:
+            if exc.problem != LUHN_PROBLEM:
+                continue
+        accepted.append(text.strip())
+    assert len(accepted) >= 10
+    con = duckdb.connect()
+    for text in accepted:
+        message = f"value '{text}' is not a four-digit year;{text};{text}"
+        redacted = con.execute(f"SELECT {redact_number_like_sql('?')}", [message]).fetchone()[0]
+        assert redacted == "value '[redacted]' is not a four-digit year;[redacted];[redacted]", text
