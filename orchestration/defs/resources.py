@@ -100,11 +100,16 @@ class WarehouseResource(dg.ConfigurableResource):
         os.chmod(self.work_db_path.parent, 0o700)
         return duckdb.connect(str(self.work_db_path), config=self.duckdb_config)
 
+    @property
+    def pseudonym_key_path(self) -> Path:
+        """The key file ``pseudonym_secret`` reads (and creates) when the environment names no key."""
+        return self.warehouse_path / "restricted" / "pseudonym.key"
+
     def pseudonym_key_origin(self) -> str:
         """Where ``pseudonym_secret`` takes the key from, as the operator would look for it."""
         if os.environ.get(PSEUDONYM_KEY_ENV):
             return f"The pseudonym key in {PSEUDONYM_KEY_ENV}"
-        return f"The pseudonym key in {self.warehouse_path / 'restricted' / 'pseudonym.key'}"
+        return f"The pseudonym key in {self.pseudonym_key_path}"
 
     def pseudonym_secret(self) -> bytes:
         """The key of the pseudonymous firm key: from the environment, or a file kept 0600.
@@ -114,7 +119,7 @@ class WarehouseResource(dg.ConfigurableResource):
         from_env = os.environ.get(PSEUDONYM_KEY_ENV)
         if from_env:
             return from_env.encode("utf-8")
-        key_file = self.warehouse_path / "restricted" / "pseudonym.key"
+        key_file = self.pseudonym_key_path
         if not key_file.exists():
             key_file.parent.mkdir(parents=True, exist_ok=True)
             descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
