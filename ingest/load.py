@@ -41,10 +41,12 @@ from ingest.reader import Delivery, FileRejected, drop_delivery, read_delivery
 from ingest.typing import (
     LINEAGE_COLUMNS,
     TYPING_MACROS,
+    decimal_comma_query,
     quarantine_message,
     raw_columns,
     redacted_message_sql,
     sql_literal,
+    thousands_comma_columns,
     typed_select,
 )
 
@@ -266,8 +268,9 @@ def _stage_file(con, source: Source, path: Path, load_id: str, secret: bytes, in
         delivery = staged.delivery = read_delivery(con, path, source, table)
         if any(c.kind is Kind.ORGNR for c in source.columns):
             _add_to_orgnr_lookup(con, delivery.columns_view, secret)
+        thousands_comma = _thousands_comma_columns(con, source, delivery)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_typed AS "
-                    + typed_select(source, table, delivery.headers, delivery.delimiter, label))
+                    + typed_select(source, table, delivery.headers, thousands_comma, label))
         _reject_if_incomplete(con, path, delivery)
     except FileRejected as rejected:
         staged.rejection = str(rejected)
@@ -351,6 +354,15 @@ def _write_file(con, source: Source, staged: _StagedFile, sha: str, load_id: str
         notes.append("unknown column(s) ignored: " + ", ".join(staged.delivery.unknown_columns))
     return FileResult(path, outcome, staged.rows_read, staged.rows_read - quarantined, quarantined, "; ".join(notes),
                       staged.staged_at - staged.started_at, time.perf_counter() - writing)
+
+
+def _thousands_comma_columns(con, source: Source, delivery: Delivery) -> frozenset[str]:
+    query = decimal_comma_query(source, delivery.table, delivery.headers) if delivery.delimiter == "," else None
+    writes_decimal_comma = {}
+    if query is not None:
+        cursor = con.execute(query)
+        writes_decimal_comma = dict(zip((d[0] for d in cursor.description), cursor.fetchone()))
+    return thousands_comma_columns(source, delivery.delimiter, writes_decimal_comma)
 
 
 def _reject_if_incomplete(con, path: Path, delivery: Delivery) -> None:

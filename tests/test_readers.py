@@ -46,6 +46,27 @@ def test_comma_file_with_thousands_separators_and_quotes(tmp_path):
     assert row == (1234567.5, 12.5, 1200.0, "Bygg, AB")
 
 
+def test_comma_file_reads_an_ambiguous_comma_as_its_column_writes_numbers(tmp_path):
+    """In a comma file "4,500" is thousands, unless its column writes a decimal comma elsewhere
+    in the file ("0,5"): then it is four and a half. Each column, each file, decides for itself."""
+    header = BISNODE_HEADER.replace(";", ",")
+    rows = [  # (turnover, export turnover, employees) as delivered, and as meant
+        (('"4,500"', '"1,5"', '"2,000"'), (4.5, 1.5, 2000.0)),
+        (('"0,5"', '"12.5"', '3'), (0.5, 12.5, 3.0)),
+        (('"1 234,5"', '"1,200"', '"1,000"'), (1234.5, 1.2, 1000.0)),
+    ]
+    lines = [f"{VALID},Bygg AB,{2017 + i},{','.join(delivered)},1480,41200,2001-05-02,AB"
+             for i, (delivered, _) in enumerate(rows)]
+    write(tmp_path / "bisnode" / "comma.csv", header + "\n" + "\n".join(lines) + "\n")
+    write(tmp_path / "bisnode" / "points.csv", header + "\n" + f'{VALID},Bygg AB,2020,"4,500",0.5,2,1480,41200,2001-05-02,AB\n')
+    con, results = load(tmp_path)
+    assert [r.outcome for r in results] == ["loaded", "loaded"]
+    loaded = con.execute(
+        "SELECT net_turnover_tkr, export_turnover_tkr, employees FROM raw.bisnode ORDER BY _source_file, _line"
+    ).fetchall()
+    assert loaded == [meant for _, meant in rows] + [(4500.0, 0.5, 2.0)]
+
+
 def test_windows_1252_with_swedish_letters(tmp_path, monkeypatch):
     write(tmp_path / "participants" / "p.csv",
           f"Organisationsnummer;Foretagsnamn;Program;Kohort\n{VALID};Smörgås & Älg AB;Gå globalt;2016\n", "cp1252")
@@ -255,10 +276,10 @@ def test_rejected_files_of_two_sources_with_one_name_keep_their_own_copies_and_r
     assert (tmp_path / "rejected" / "bisnode" / "leverans.csv").read_text(encoding="utf-8") == BISNODE_HEADER + "\n"
 
 
-@pytest.mark.parametrize("delimiter", [";", ",", "\t"])
-def test_plain_number_shortcut_agrees_with_the_general_parser(delimiter):
+@pytest.mark.parametrize("comma_groups_thousands", [False, True])
+def test_plain_number_shortcut_agrees_with_the_general_parser(comma_groups_thousands):
     """Plain numbers skip parse_number; every shape of number must come out as parse_number has it."""
-    from ingest.typing import TYPING_MACROS, _number, sql_literal
+    from ingest.typing import TYPING_MACROS, _number
 
     texts = ["0", "7", "-3", "007", "12,5", "-12,5", "12.5", "1,234", "1,234,567", "1.234", "1.234,5",
              "1,234.5", "1 234,5", "1\u00a0234", "1'234", ",5", ".5", "5,", "5.", "1e5", "inf", "nan",
@@ -267,7 +288,7 @@ def test_plain_number_shortcut_agrees_with_the_general_parser(delimiter):
     con.execute(TYPING_MACROS)
     con.execute("CREATE TABLE t AS SELECT unnest(?) AS x", [texts])
     rows = con.execute(
-        f"SELECT x, {_number('x', delimiter)}, parse_number(x, {sql_literal(delimiter)}) FROM t"
+        f"SELECT x, {_number('x', comma_groups_thousands)}, parse_number(x, {str(comma_groups_thousands).lower()}) FROM t"
     ).fetchall()
     assert len(rows) == len(texts)
     for text, shortcut, general in rows:
@@ -281,7 +302,7 @@ def test_a_typographic_minus_or_en_dash_before_a_number_is_its_sign():
 
     con = duckdb.connect()
     con.execute(TYPING_MACROS)
-    parsed = con.execute("SELECT parse_number(x, ';') FROM unnest(?) AS t(x)",
+    parsed = con.execute("SELECT parse_number(x, false) FROM unnest(?) AS t(x)",
                          [["\u2212120,5", "\u20133", "\u2212 1 234,5", "12\u221250", "\u2212\u22121"]]).fetchall()
     assert parsed == [(-120.5,), (-3.0,), (-1234.5,), (None,), (None,)]
 
@@ -336,3 +357,17 @@ def test_headers_typed_without_accents_match_and_no_two_columns_differ_by_accent
         for column in source.columns:
             for delivered in column.headers:
                 assert owners.setdefault(normalise_header(delivered), column.name) == column.name, (source.name, delivered)
+
+
+def test_a_comma_is_a_decimal_mark_only_where_it_cannot_group_thousands():
+    from ingest.typing import TYPING_MACROS
+
+    decimal_only = ["0,5", "-0,5", "\u22120,5", "0,500", "12,34", "1234,5", "1 234,5", "1.234,5", "1.234.567,25",
+                    "1,2345", " 7,25 "]
+    either_or_none = ["4,500", "-4,500", "1,234,567", "1,234.5", "4.5", "4500", "12,5,3", "abc", ",5", "5,", ""]
+    con = duckdb.connect()
+    con.execute(TYPING_MACROS)
+    verdicts = dict(con.execute("SELECT x, writes_decimal_comma(x) FROM unnest(?) AS t(x)",
+                                [decimal_only + either_or_none]).fetchall())
+    assert [x for x in decimal_only if not verdicts[x]] == []
+    assert [x for x in either_or_none if verdicts[x]] == []
