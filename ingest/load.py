@@ -81,6 +81,9 @@ OUTCOME_LOADED = "loaded"
 OUTCOME_QUARANTINED = "loaded_with_quarantine"
 OUTCOME_REJECTED = "rejected"
 OUTCOME_DUPLICATE = "duplicate"
+# Not an outcome in audit.loads: a file that changed while it was read is still being copied
+# to the landing folder, and is read once it stands still (the next night, or the landing sensor).
+OUTCOME_STILL_ARRIVING = "still_arriving"
 DELIVERY_COLUMNS = [("_file_sha256", "VARCHAR"), ("_delivery_seq", "INTEGER")]
 
 
@@ -133,6 +136,11 @@ def delivered_files(landing_dir: Path, source: Source) -> list[Path]:
     return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
 
 
+def _size_and_mtime(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -165,12 +173,11 @@ def load_source(
     _check_pseudonym_key(con, source, secret, settings.key_origin)
     results = []
     for index, path in enumerate(delivered_files(landing_dir, source)):
+        as_found = _size_and_mtime(path)
         sha = sha256_of(path)
         if _latest_sha_under_name(con, source, path.name) == sha:
             continue  # processed on an earlier night (by name and content: the landing share may move)
         earlier = _identical_and_in_effect(con, source, sha)
-        if settings.keep_copies:
-            _with_fallback(_archive, landing_dir, settings, path, sha)
         staged = None
         try:
             if not earlier:
@@ -185,6 +192,15 @@ def load_source(
                         "Nothing of it was loaded. If the file is the cause, move it out of the landing folder "
                         "and run again (the rest loads); if not, the error says what to put right."
                     ) from error
+            if _size_and_mtime(path) != as_found:
+                results.append(FileResult(
+                    path, OUTCOME_STILL_ARRIVING, 0, 0, 0,
+                    "the file changed while it was read, so it is still being copied to the landing folder: "
+                    "nothing of it was loaded or recorded; it is read once it stands still (the landing sensor "
+                    "starts a night then, or the next night reads it)"))
+                continue
+            if settings.keep_copies:
+                _with_fallback(_archive, landing_dir, settings, path, sha)
             con.execute("BEGIN TRANSACTION")
             try:
                 sequence = con.execute("SELECT coalesce(max(delivery_seq), 0) + 1 FROM audit.loads").fetchone()[0]

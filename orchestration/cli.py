@@ -265,11 +265,14 @@ def run_command(args: argparse.Namespace) -> int:
     if not result.success:
         print(failure_paragraph(result), file=sys.stderr)
         return EXIT_FAILED
+    from ingest.contracts import SOURCES
     from orchestration.run_summary import print_summary
 
     reports = result.asset_materializations_for_node("cohort_report")
     report_page = Path(reports[0].metadata["page"].path) if reports else None
-    return EXIT_REJECTIONS if print_summary(result.run_id, args.warehouse, report_page) else EXIT_OK
+    arriving = [path for source in SOURCES for m in result.asset_materializations_for_node(f"raw_{source}")
+                for path in m.metadata["files_still_arriving"].data]
+    return EXIT_REJECTIONS if print_summary(result.run_id, args.warehouse, report_page, arriving) else EXIT_OK
 
 
 def execute_nightly(rebuild: bool = False):

@@ -1,5 +1,6 @@
 """What a finished nightly run prints: this night's deliveries, rejections, warnings, the cohort summary."""
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -16,11 +17,12 @@ SUMMARY_COLUMNS = (
 MAX_WARNINGS_SHOWN = 20
 
 
-def print_summary(run_id: str, warehouse: Path, report_page: Path | None) -> bool:
+def print_summary(run_id: str, warehouse: Path, report_page: Path | None, still_arriving: Sequence[str] = ()) -> bool:
     """Print the run's summary; return True when a file delivered this night was rejected whole.
 
     ``report_page`` is the report this run wrote; None on a night that found no new delivery
     and no new code, and so published nothing: the files named are those of the last night that did.
+    ``still_arriving`` are the delivered files that changed while they were read, and so wait.
     """
     rebuilt = report_page is not None
     published = published_file(warehouse)
@@ -51,6 +53,9 @@ def print_summary(run_id: str, warehouse: Path, report_page: Path | None) -> boo
         print(loads.to_string(index=False))
     for path, message in rejected:
         print(f"REJECTED {path}: {message}")
+    for path in still_arriving:
+        print(f"STILL ARRIVING {path}: it changed while it was read, so nothing of it was loaded tonight; "
+              "it is read once it stands still.")
     for source in SOURCES.values():
         if source.name not in sources_with_rows:
             print(f"NO DATA from {source.name}: no file in landing/{source.name}/ has loaded yet, "

@@ -66,3 +66,44 @@ def test_a_list_delivered_again_replaces_the_earlier_one(small_region, tmp_path)
         outcome = con.execute("SELECT outcome FROM audit.loads WHERE path LIKE '%utan_kohort_igen.csv'").fetchall()
     assert outcome == [("rejected",)]
     assert (landing / "rejected" / "participants" / "utan_kohort_igen.csv").exists()
+
+
+def test_a_file_still_being_copied_at_night_is_read_the_night_after(small_region, tmp_path, monkeypatch, capsys):
+    """The 02:00 night can find a list half copied to the landing share. A file that changes
+    while it is read is neither loaded nor recorded (a cut-off copy was rejected, or, cut at
+    a line end, loaded short); the next night reads it whole."""
+    from ingest import load
+
+    landing, good = tmp_path / "landing", tmp_path / "good"  # good: the landing folder without the list
+    for folder in (landing, good):
+        shutil.copytree(small_region, folder, ignore=shutil.ignore_patterns("archive"))
+    (good / "participants" / EXPORTBOOST).unlink()
+    arriving = landing / "participants" / EXPORTBOOST
+    complete = arriving.read_bytes()
+    arriving.write_bytes(complete[: len(complete) * 3 // 5])
+    real_stage = load._stage_file
+
+    def stage_while_the_copy_goes_on(con, source, path, *args):
+        staged = real_stage(con, source, path, *args)
+        if path == arriving and path.read_bytes() != complete:
+            path.write_bytes(complete)  # the copy to the share finishes while the night reads the file
+        return staged
+
+    monkeypatch.setattr(load, "_stage_file", stage_while_the_copy_goes_on)
+    warehouse = tmp_path / "warehouse"
+
+    def exportboost_loads() -> list:
+        with duckdb.connect(str(warehouse / "followup.duckdb"), read_only=True) as con:
+            return con.execute("SELECT outcome, rows_read FROM audit.loads WHERE path = ?", [str(arriving)]).fetchall()
+
+    assert run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse)) == 0
+    assert f"STILL ARRIVING {arriving}" in capsys.readouterr().out
+    assert _published_memberships(warehouse) == _expected(good)
+    assert exportboost_loads() == []
+    archived = {p.read_bytes() for p in (landing / "archive").rglob("*.csv")}
+    assert complete[: len(complete) * 3 // 5] not in archived
+
+    assert run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse)) == 0
+    assert "STILL ARRIVING" not in capsys.readouterr().out
+    assert _published_memberships(warehouse) == _expected(landing)
+    assert exportboost_loads() == [("loaded", complete.decode("utf-8").count("\n") - 1)]

@@ -4,7 +4,7 @@
 import dagster as dg
 
 from ingest.contracts import SOURCES, Source
-from ingest.load import OUTCOME_REJECTED, LoadSettings, load_source
+from ingest.load import OUTCOME_REJECTED, OUTCOME_STILL_ARRIVING, LoadSettings, load_source
 from orchestration.defs.resources import WarehouseResource
 
 DUCKDB_POOL = "duckdb"
@@ -30,6 +30,10 @@ def build_source_asset(source: Source) -> dg.AssetsDefinition:
                     key_origin=warehouse.pseudonym_key_origin(),
                 ),
             )
+        arriving = [r for r in results if r.outcome == OUTCOME_STILL_ARRIVING]
+        results = [r for r in results if r.outcome != OUTCOME_STILL_ARRIVING]
+        for result in arriving:
+            context.log.warning(f"{result.path}: {result.message}")
         for result in results:
             log = context.log.warning if result.outcome == OUTCOME_REJECTED or result.message else context.log.info
             log(f"{result.path.name}: {result.outcome}, {result.rows_read} read, "
@@ -37,6 +41,7 @@ def build_source_asset(source: Source) -> dg.AssetsDefinition:
         return dg.MaterializeResult(
             metadata={
                 "files": len(results),
+                "files_still_arriving": dg.MetadataValue.json([str(r.path) for r in arriving]),
                 "rows_read": sum(r.rows_read for r in results),
                 "rows_loaded": sum(r.rows_loaded for r in results),
                 "rows_quarantined": sum(r.rows_quarantined for r in results),
