@@ -33,7 +33,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from expectations.suites import DEFAULT_COUNTIES, NATURAL_KEYS
+from expectations.suites import DEFAULT_COUNTIES, NATURAL_KEYS, county_names
 from expectations.validate import failing_rows, start_importing_gx, validate_table
 from ingest.contracts import Kind, Source
 from ingest.orgnr import LUHN_PROBLEM, ORGNR_SQL_MACROS, firm_key, hmac_pads
@@ -171,6 +171,7 @@ def load_source(
         f"CREATE TABLE IF NOT EXISTS raw.{source.name} ({', '.join(f'{n} {t}' for n, t in columns)})"
     )
     _check_pseudonym_key(con, source, secret, settings.key_origin)
+    _check_counties(con, settings.counties)
     results = []
     for index, path in enumerate(delivered_files(landing_dir, source)):
         as_found = _size_and_mtime(path)
@@ -248,6 +249,39 @@ def _check_pseudonym_key(con, source: Source, secret: bytes, key_origin: str) ->
         "key used before (the file restricted/pseudonym.key of the warehouse, or FOLLOWUP_PSEUDONYM_KEY) and run "
         "again. If that key is lost, move the warehouse's work/ folder aside and run again: every delivery in "
         "the landing folder is read anew under the new key, and the published firm keys change."
+    )
+
+
+class CountiesChanged(Exception):
+    """Tonight's counties covered are not those the deliveries already loaded were checked against."""
+
+
+def _check_counties(con, counties: tuple[str, ...]) -> None:
+    """Rows were quarantined or loaded by the counties covered when their file was read, and a
+    file is read once: another setting would apply to new files only, and leave rows of a county
+    now covered in quarantine (or rows of one no longer covered loaded) without a word."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS ingest_state; "
+                "CREATE TABLE IF NOT EXISTS ingest_state.counties_covered (counties VARCHAR)")
+    setting = ",".join(counties)
+    recorded = con.execute("SELECT any_value(counties) FROM ingest_state.counties_covered").fetchone()[0]
+    if recorded == setting:
+        return
+    if recorded is None or not con.execute("SELECT count(*) FROM audit.loads").fetchone()[0]:
+        con.execute("DELETE FROM ingest_state.counties_covered; INSERT INTO ingest_state.counties_covered VALUES (?)",
+                    [setting])
+        return
+    names = county_names()
+
+    def described(codes: list[str]) -> str:
+        return ", ".join(f"{names.get(code, 'unknown')} ({code})" for code in codes)
+
+    raise CountiesChanged(
+        f"The counties covered (FOLLOWUP_COUNTIES) are now {described(list(counties))}, but the deliveries already "
+        f"loaded were checked against {described(recorded.split(','))}: each of their rows was loaded or quarantined "
+        "by its municipality's county then, and a file already processed is not read again. To keep the warehouse as it "
+        f"is, set FOLLOWUP_COUNTIES={recorded} again. To cover the new counties, move the warehouse's work/ folder "
+        "aside and run again: every delivery in the landing folder is read anew under the new setting (the "
+        "pseudonym key stays, so the firm keys do not change)."
     )
 
 

@@ -284,6 +284,36 @@ def test_a_night_whose_pseudonym_key_was_lost_stops_and_names_the_key(nightly_ru
     assert run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse)) == 0
 
 
+def test_a_night_with_other_counties_covered_stops_until_the_deliveries_are_read_anew(
+        nightly_run, tmp_path, capsys, monkeypatch):
+    """Files are read once, under the counties covered then: a changed FOLLOWUP_COUNTIES would
+    apply to new files only. The night stops and says how to read every delivery anew, and that
+    way works, under the same firm keys."""
+    landing, warehouse = _copy_of_night(nightly_run, tmp_path)
+    before = published({"warehouse": warehouse}).read_bytes()
+
+    def firm_keys() -> set:
+        with duckdb.connect(str(published({"warehouse": warehouse})), read_only=True) as con:
+            return set(con.execute("SELECT firm_key, program, cohort_year FROM marts.fct_cohort_membership").fetchall())
+
+    keys = firm_keys()
+    monkeypatch.setenv("FOLLOWUP_COUNTIES", "13,14")
+    capsys.readouterr()
+    assert run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse)) == 1
+    message = capsys.readouterr().err
+    assert "are now Hallands län (13), Västra Götalands län (14), but the deliveries already loaded were checked " \
+           "against Västra Götalands län (14)" in message
+    assert "FOLLOWUP_COUNTIES=14" in message and "unchanged" in message
+    assert published({"warehouse": warehouse}).read_bytes() == before
+
+    (warehouse / "work").rename(tmp_path / "work_before_13")
+    assert run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse)) == 0
+    assert firm_keys() == keys
+    with duckdb.connect(str(published({"warehouse": warehouse})), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM audit.loads").fetchone()[0] == len(
+            [p for p in landing.glob("*/*") if p.parent.name not in ("archive", "rejected")])
+
+
 def test_a_published_file_that_no_longer_opens_is_published_again(nightly_run, tmp_path):
     landing, warehouse = _copy_of_night(nightly_run, tmp_path)
     published({"warehouse": warehouse}).write_text("a,b\n1,2\n")  # overwritten by some other program
