@@ -18,6 +18,7 @@ import io
 import numbers
 import re
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -409,7 +410,8 @@ def _read_excel(con: duckdb.DuckDBPyConnection, path: Path, source: Source, tabl
             path, f"the workbook has {source.name} rows on {len(with_rows)} sheets: {names}; put them on one "
             "sheet, or deliver one file per sheet, and deliver it again",
         )
-    _, sheet = (with_rows or read)[0]
+    sheet_name, sheet = (with_rows or read)[0]
+    _reject_formulas_without_results(path, sheet_name, sheet)
     con.register(f"{table}_frame", sheet.rows)
     typed_cols = ", ".join(f"CAST({c} AS VARCHAR) AS {c}" for c in sheet.headers)
     con.execute(
@@ -445,12 +447,61 @@ def _workbook_sheets(path: Path) -> dict:
         workbook.close()
 
 
+def _reject_formulas_without_results(path: Path, sheet_name: str, sheet: _ExcelSheet) -> None:
+    """A workbook written by a program that does not calculate (a script, an export) holds its
+    formulas without their results, and a formula cell would read as empty: "fill it in" for a
+    required value, unknown for another. Such a cell among the contract rows rejects the file.
+    A formula with no saved result reads as an empty number cell; one whose result is empty text
+    was saved as text, and reads as empty."""
+    if not _has_formulas(path):
+        return
+    columns = {i: name for name, i in sheet.columns.items()}
+    lines = set(sheet.rows["_line"])
+    formulas = _sheet_cells(path, sheet_name, data_only=False)
+    results = _sheet_cells(path, sheet_name, data_only=True)
+    cells = [
+        f"{coordinate} (line {row}, column '{sheet.headers[columns[column - 1]]}')"
+        for (row, column), (coordinate, _, kind) in formulas.items()
+        if kind == "f" and row in lines and column - 1 in columns
+        and results[row, column][1] is None and results[row, column][2] == "n"
+    ]
+    if cells:
+        shown = ", ".join(cells[:3]) + (f" and {len(cells) - 3} more" if len(cells) > 3 else "")
+        raise FileRejected(
+            path, f"sheet '{sheet_name}': {len(cells)} cell(s) hold a formula whose result was never saved, so its "
+            f"value is unknown: {shown}. The workbook was likely written by a program that does not calculate; "
+            "open it in Excel (or LibreOffice), save it, and deliver it again, or deliver the values instead",
+        )
+
+
+def _sheet_cells(path: Path, sheet_name: str, data_only: bool) -> dict[tuple[int, int], tuple[str, object, str]]:
+    """(row, column) -> (coordinate, value, data type) of every cell on one sheet."""
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(path, read_only=True, data_only=data_only, keep_links=False)
+    try:
+        worksheet = workbook[sheet_name]
+        worksheet.reset_dimensions()
+        return {(cell.row, cell.column): (cell.coordinate, cell.value, cell.data_type)
+                for row in worksheet.iter_rows() for cell in row if hasattr(cell, "coordinate")}
+    finally:
+        workbook.close()
+
+
+def _has_formulas(path: Path) -> bool:
+    """Whether any worksheet of the .xlsx holds a formula (an <f> element), without parsing it."""
+    with zipfile.ZipFile(path) as archive:
+        return any(re.search(rb"<f[ >/]", archive.read(name)) for name in archive.namelist()
+                   if name.startswith("xl/worksheets/") and name.endswith(".xml"))
+
+
 @dataclass
 class _ExcelSheet:
     rows: object  # pandas DataFrame: the contract columns as text, and _line
     headers: dict[str, str]  # canonical column -> header as delivered
     unknown: list[str]
-    header_line: int
+    header_line: int  # as Excel numbers its rows
+    columns: dict[str, int]  # canonical column -> its position on the sheet (0 for column A)
 
 
 def _excel_sheet_rows(frame, source: Source) -> _ExcelSheet:
@@ -474,7 +525,7 @@ def _excel_sheet_rows(frame, source: Source) -> _ExcelSheet:
         col: (rows[header_index + header_rows - 1][i] or rows[header_index][i]).strip()
         for col, i in mapping.items()
     }
-    return _ExcelSheet(out, headers, unknown, header_index + 1)
+    return _ExcelSheet(out, headers, unknown, header_index + 1, dict(mapping))
 
 
 def _merge_second_header_row(rows: list[list[str]], header_index: int, mapping: dict[str, int],

@@ -229,6 +229,11 @@ CASES = {
         *[[ORG[2], "Testbolaget AB", year, 1300, None, 4, "1480", "25620", "2005-03-01", "AB"] for year in (2003, 2004, 2005)]]})},
         {"outcome": "loaded_with_quarantine", "rows_read": 5,
          "quarantine": [[2, "Nettoomsättning (tkr)", "number", "#DIV/0!"], [3, "Exportomsättning (tkr)", "number", "#N/A"]]}),
+    # Written by a program that does not calculate: the formula's result was never saved.
+    "xlsx_formulas_never_calculated": ("participants", {"p.xlsx": xlsx({"Deltagare": [
+        PART_CELLS, [ORG[3], "Exportboost", "=2017+1"], [ORG[4], "Exportboost", 2018]]})},
+        {"outcome": "rejected", "message": ["formula whose result was never saved", "C2 (line 2, column 'Kohort')",
+                                            "open it in Excel"]}),
     "line_break_inside_quoted_name": ("participants", {"p.csv": lines(PART, part_row(ORG[1], "Exportboost", "2019").replace("Testbolaget AB", '"Testbolaget\nVäst AB"'),
                                                                       part_row(ORG[2], "Exportboost", "2019/20"))},
                                       {"outcome": "loaded_with_quarantine", "quarantine": [[4, "Kohort", "year", "line 4"]]}),
