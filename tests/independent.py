@@ -155,14 +155,17 @@ def export_increase_counts(landing: Path) -> pd.DataFrame:
 
 
 def supported_enterprises(landing: Path) -> pd.DataFrame:
-    """Per year and EU size class: firms supported, each once across the year's programs, by leader gender.
+    """Per year, program and EU size class: firms supported by leader gender, each once in each
+    program and once in "Alla program" (all the year's programs together).
 
     The size is the firm's employees in the year, else the year before. (The sample states one
     gender per firm; which statement wins when they differ is a dbt unit test.)
     """
-    parts = _participant_rows(landing).rename(columns={"cohort_year": "year"})
+    parts = _participant_rows(landing).rename(columns={"cohort_year": "year", "Program": "program"})
     parts["gender"] = parts["ledning_kon"].fillna("").str.strip().str.lower()
-    firms = parts.groupby(["year", "org"])["gender"].agg(lambda g: next((x for x in g if x), "okänd")).reset_index()
+    parts = pd.concat([parts, parts.assign(program="Alla program")])
+    firms = parts.groupby(["year", "program", "org"])["gender"].agg(
+        lambda g: next((x for x in g if x), "okänd")).reset_index()
     employees = firm_years(landing).set_index(["org", "year"])["employees"]
 
     def size_class(org: str, year: int) -> str:
@@ -173,5 +176,5 @@ def supported_enterprises(landing: Path) -> pd.DataFrame:
         return "mikro" if n < 10 else "små" if n < 50 else "medelstora" if n < 250 else "stora"
 
     firms["size_class"] = [size_class(o, y) for o, y in zip(firms["org"], firms["year"])]
-    counts = pd.crosstab([firms["year"], firms["size_class"]], firms["gender"])
+    counts = pd.crosstab([firms["year"], firms["program"], firms["size_class"]], firms["gender"])
     return counts.reindex(columns=["kvinna", "man", "okänd"], fill_value=0).assign(total=counts.sum(axis=1))

@@ -37,9 +37,11 @@ def test_participating_firms_by_gender(nightly_run, extract):
 
 def test_supported_enterprises_by_size_class_and_gender(nightly_run, extract):
     sheet = pd.read_excel(extract["folder"] / "tillvaxtverket_indikatorer.xlsx", sheet_name="Stödda företag")
-    shown = sheet.set_index(["År", "Storleksklass (EU)"])[["Kvinnor", "Män", "Okänt", "Totalt"]]
+    shown = sheet.set_index(["År", "Program", "Storleksklass (EU)"])[["Kvinnor", "Män", "Okänt", "Totalt"]]
     expected = supported_enterprises(nightly_run["landing"])
     assert len(expected) > 10 and (expected["okänd"] > 0).any()
+    by_program = expected.drop(index="Alla program", level="program").groupby(level=["year", "size_class"]).sum()
+    assert (by_program["total"] > expected.xs("Alla program", level="program")["total"]).any()  # a firm in two
     assert sorted(shown.index) == sorted(expected.index)
     for key, row in expected.iterrows():
         assert tuple(shown.loc[key]) == (row["kvinna"], row["man"], row["okänd"], row["total"]), key
@@ -98,6 +100,9 @@ def test_a_selected_extract_leaves_the_nights_full_extract_alone(nightly_run, wa
     (selected,) = (warehouse_copy / "extracts").glob("*/Exportboost_2019/indikatorer.csv")
     rows = pd.read_csv(selected, sep=";", encoding="utf-8-sig")
     assert len(rows) > 0 and set(zip(rows["Program"], rows["År"])) == {("Exportboost", 2019)}
+    supported = pd.read_csv(selected.with_name("stodda_foretag.csv"), sep=";", encoding="utf-8-sig")
+    expected = supported_enterprises(nightly_run["landing"]).xs((2019, "Exportboost"), level=["year", "program"])
+    assert dict(zip(supported["Storleksklass (EU)"], supported["Totalt"])) == expected["total"].to_dict()
     assert full.read_bytes() == night_full
 
 

@@ -27,7 +27,7 @@ INDICATOR_COLUMNS = {
     "share_of_target_met_pct": "Andel av mål (%)",
 }
 SUPPORTED_COLUMNS = {
-    "year": "År", "size_class": "Storleksklass (EU)", "firms_led_by_women": "Kvinnor",
+    "year": "År", "program": "Program", "size_class": "Storleksklass (EU)", "firms_led_by_women": "Kvinnor",
     "firms_led_by_men": "Män", "firms_leader_unknown": "Okänt", "firms_total": "Totalt",
 }
 PARTICIPANT_COLUMNS = {"org_nr": "Organisationsnummer", "company_name": "Företagsnamn", "program": "Program",
@@ -76,10 +76,9 @@ def write_tillvaxtverket_extract(published: Path, identifiers: Path, out_dir: Pa
         indicators = con.execute(
             f"SELECT {', '.join(INDICATOR_COLUMNS)} FROM marts.rpt_tillvaxtverket_indicators{where} "
             "ORDER BY program, year, indicator", params).df()
-        year_where, year_params = _filters(None, year, "year")
         supported = con.execute(
-            f"SELECT {', '.join(SUPPORTED_COLUMNS)} FROM marts.rpt_supported_enterprises{year_where} "
-            "ORDER BY year, size_class", year_params).df()
+            f"SELECT {', '.join(SUPPORTED_COLUMNS)} FROM marts.rpt_supported_enterprises{where} "
+            "ORDER BY year, program, size_class", params).df()
     part_where, part_params = _filters(program, year, "cohort_year")
     with duckdb.connect(str(identifiers), read_only=True) as con:
         participants = con.execute(

@@ -1,19 +1,45 @@
--- Enterprises supported per year, counted once per firm across all activities of the year
--- (the EU rule: one identifier, one enterprise), by EU size class and the gender of the
--- firm's leader. Size is taken in the year of support, else in the year before. A firm whose
--- memberships of the year state different genders counts with the latest statement.
-with supported as (
+-- Enterprises supported per year, by EU size class and the gender of the firm's leader, for
+-- each program and for all programs together ('Alla program'). Each firm counts once per year
+-- within each of these (the EU rule: one identifier, one enterprise), so a firm in two
+-- programs of a year counts in each program and once in 'Alla program'. Size is taken in the
+-- year of support, else in the year before. A firm whose memberships state different
+-- genders counts with the latest statement.
+with memberships as (
     select
-        memberships.cohort_year as year,
-        memberships.firm_key,
-        arg_max(memberships.leader_gender, memberships.leader_gender_stated_at) as leader_gender
-    from {{ ref('int_participants__cohort_memberships') }} as memberships
-    group by memberships.cohort_year, memberships.firm_key
+        cohort_year as year,
+        program,
+        firm_key,
+        leader_gender,
+        leader_gender_stated_at
+    from {{ ref('int_participants__cohort_memberships') }}
+),
+
+in_scope as (
+    select * from memberships
+    union all
+    select
+        year,
+        'Alla program' as program,
+        firm_key,
+        leader_gender,
+        leader_gender_stated_at
+    from memberships
+),
+
+supported as (
+    select
+        year,
+        program,
+        firm_key,
+        arg_max(leader_gender, leader_gender_stated_at) as leader_gender
+    from in_scope
+    group by year, program, firm_key
 ),
 
 sized as (
     select
         supported.year,
+        supported.program,
         supported.firm_key,
         coalesce(supported.leader_gender, 'okänd') as leader_gender,
         case
@@ -31,12 +57,13 @@ sized as (
 )
 
 select
-    year || ' ' || size_class as supported_key,
+    year || ' ' || program || ' ' || size_class as supported_key,
     year,
+    program,
     size_class,
     count(*) filter (where leader_gender = 'kvinna') as firms_led_by_women,
     count(*) filter (where leader_gender = 'man') as firms_led_by_men,
     count(*) filter (where leader_gender = 'okänd') as firms_leader_unknown,
     count(*) as firms_total
 from sized
-group by year, size_class
+group by year, program, size_class
