@@ -143,7 +143,10 @@ def _typed_values(column: Column, x: str, comma_groups_thousands: bool) -> list[
     elif kind is Kind.NUMBER:
         value = _number(x, comma_groups_thousands)
     elif kind is Kind.DATE:
-        value = rf"CASE WHEN regexp_full_match({x}, '\d{{4}}-\d{{2}}-\d{{2}}( 00:00:00)?') THEN TRY_CAST(left({x}, 10) AS DATE) END"
+        # A date with a time of day (an Excel date cell with one, a system's timestamp) is that date.
+        value = (rf"CASE WHEN regexp_full_match({x}, '\d{{4}}-\d{{2}}-\d{{2}}') THEN TRY_CAST({x} AS DATE) "
+                 rf"WHEN regexp_full_match({x}, '\d{{4}}-\d{{2}}-\d{{2}}[ T]\d{{2}}:\d{{2}}(:\d{{2}}(\.\d+)?)?') "
+                 rf"THEN CAST(TRY_CAST({x} AS TIMESTAMP) AS DATE) END")
     elif kind is Kind.GENDER:
         value = f"CASE lower({x}) WHEN 'kvinna' THEN 'kvinna' WHEN 'man' THEN 'man' END"
     elif kind is Kind.CODE:

@@ -371,3 +371,26 @@ def test_a_comma_is_a_decimal_mark_only_where_it_cannot_group_thousands():
                                 [decimal_only + either_or_none]).fetchall())
     assert [x for x in decimal_only if not verdicts[x]] == []
     assert [x for x in either_or_none if verdicts[x]] == []
+
+
+def test_a_date_with_a_time_of_day_is_that_date(tmp_path):
+    """An Excel date cell with a time, or a system's timestamp, in a date column: the date; a
+    time that is no time, or a date that is none, is no date."""
+    from datetime import date, datetime
+
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.append(BISNODE_HEADER.split(";"))
+    delivered = [datetime(2005, 3, 1, 14, 30), "2006-04-02T08:15:00", "2007-05-03 23:59:59.5", "2008-06-04 25:99",
+                 "2009-02-30 10:00"]
+    for year, registered in enumerate(delivered, start=2015):
+        workbook.active.append([VALID, "Åkeri AB", year, 100, None, 3, "1480", "49410", registered, "AB"])
+    (tmp_path / "bisnode").mkdir()
+    workbook.save(tmp_path / "bisnode" / "b.xlsx")
+    con, results = load(tmp_path)
+    assert results[0].outcome == "loaded_with_quarantine"
+    loaded = con.execute("SELECT registration_date FROM raw.bisnode ORDER BY _line").fetchall()
+    assert loaded == [(date(2005, 3, 1),), (date(2006, 4, 2),), (date(2007, 5, 3),)]
+    quarantined = con.execute("SELECT line, value FROM audit.quarantine ORDER BY line").fetchall()
+    assert quarantined == [(5, "2008-06-04 25:99"), (6, "2009-02-30 10:00")]
