@@ -25,6 +25,11 @@ _SEPARATORS = re.compile(r"[\s\-+\u00a0\u2010-\u2015\u2212]")
 _ORGNR_PREFIX = "16"
 _CENTURIES = ("18", "19", "20")
 LUHN_PROBLEM = "fails the Luhn check digit; check it for a typo against the company register"
+# SE, the organisation number and 01: the firm's VAT number (momsregistreringsnummer), which
+# is no form of an organisation number the contract takes.
+_VAT_NUMBER = re.compile(r"[Ss][Ee]\d{10}01")
+VAT_NUMBER_PROBLEM = ("is a VAT number (momsregistreringsnummer), not an organisation number; "
+                      "deliver the 10 digits between SE and 01")
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,8 @@ def normalise(value: str) -> OrgNr:
         raise InvalidOrgNr("", "is empty; fill in the firm's 10-digit number")
     text = str(value).strip()
     digits = _SEPARATORS.sub("", text)
+    if _VAT_NUMBER.fullmatch(digits):
+        raise InvalidOrgNr(text, VAT_NUMBER_PROBLEM)
     if not digits.isdigit():
         raise InvalidOrgNr(text, "contains characters other than digits, '-' and spaces; correct it")
     if len(digits) == 12:
@@ -113,6 +120,7 @@ CREATE OR REPLACE TEMP MACRO orgnr_candidate(compact) AS (
 );
 CREATE OR REPLACE TEMP MACRO orgnr_format_problem(compact) AS (
     CASE
+        WHEN regexp_full_match(compact, '[Ss][Ee]\d{10}01') THEN '""" + VAT_NUMBER_PROBLEM + r"""'
         WHEN NOT regexp_full_match(compact, '\d+')
             THEN 'contains characters other than digits, ''-'' and spaces; correct it'
         WHEN length(compact) = 12 AND left(compact, 2) NOT IN ('16', '18', '19', '20')
