@@ -13,7 +13,8 @@ ISO country codes come from pycountry.
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -44,6 +45,8 @@ class Rule:
     kwargs: dict
     severity: str
     advice: str
+    # What a failing value most likely means, when that can be told ("did you mean GB?"), or None.
+    hint: Callable[[str], str | None] | None = field(default=None, compare=False)
 
     @property
     def column(self) -> str:
@@ -146,6 +149,41 @@ def country_codes() -> tuple[str, ...]:
     return tuple(sorted(c.alpha_2 for c in pycountry.countries))
 
 
+# Codes people write for a country that ISO 3166-1 gives another: the UK is GB, and the EU's
+# EL for Greece is GR.
+_COUNTRY_CODE_SPELLINGS = {"UK": "GB", "EL": "GR"}
+
+
+@cache
+def country_code_hint(value: str) -> str | None:
+    """The ISO code a delivered country most likely means: GB for UK, NO for NOR, Norge or Norway."""
+    import pycountry
+
+    text = value.strip()
+    code = _COUNTRY_CODE_SPELLINGS.get(text.upper()) or _swedish_country_names().get(text.casefold())
+    if code is None:
+        try:
+            code = pycountry.countries.lookup(text).alpha_2
+        except LookupError:
+            return None
+    return f"did you mean {code} ({_swedish_country_names_by_code()[code]})?"
+
+
+@cache
+def _swedish_country_names_by_code() -> dict[str, str]:
+    import gettext
+
+    import pycountry
+
+    swedish = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["sv"], fallback=True)
+    return {c.alpha_2: swedish.gettext(c.name) for c in pycountry.countries}
+
+
+@cache
+def _swedish_country_names() -> dict[str, str]:
+    return {name.casefold(): code for code, name in _swedish_country_names_by_code().items()}
+
+
 def _year(column: str, last: int) -> Rule:
     return Rule(
         "ExpectColumnValuesToBeBetween", {"column": column, "min_value": FIRST_YEAR, "max_value": last}, ERROR,
@@ -209,7 +247,7 @@ def suite_rules(source: str, today: date | None = None, counties: tuple[str, ...
         "markets": [
             _year("year", this_year),
             Rule("ExpectColumnValuesToBeInSet", {"column": "country_code", "value_set": list(country_codes())}, ERROR,
-                 "is not an ISO 3166-1 alpha-2 country code; use two letters such as NO or DE"),
+                 "is not an ISO 3166-1 alpha-2 country code; use two letters such as NO or DE", country_code_hint),
             Rule("ExpectColumnValuesToBeBetween", {"column": "export_value_tkr", "min_value": 0, "max_value": MAX_TURNOVER_TKR},
                  ERROR, "is not a plausible export value in kSEK; check the sign and the unit"),
             _unique("markets"),

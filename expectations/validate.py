@@ -190,5 +190,11 @@ def failing_rows(results: list[RuleResult], severity: str = ERROR) -> pd.DataFra
                 for line, value in sorted(r.failing) if line != first[value]
             ]
         else:
-            rows += [(line, r.rule.column, None if v is None else str(v), r.rule.expectation, r.rule.advice) for line, v in r.failing]
+            rows += [(line, r.rule.column, None if v is None else str(v), r.rule.expectation, _advice(r.rule, v))
+                     for line, v in r.failing]
     return pd.DataFrame(rows, columns=["line", "column_name", "value", "rule", "advice"])
+
+
+def _advice(rule: Rule, value: object) -> str:
+    hint = rule.hint(str(value)) if rule.hint is not None and value is not None else None
+    return f"{rule.advice}; {hint}" if hint else rule.advice

@@ -394,3 +394,17 @@ def test_a_date_with_a_time_of_day_is_that_date(tmp_path):
     assert loaded == [(date(2005, 3, 1),), (date(2006, 4, 2),), (date(2007, 5, 3),)]
     quarantined = con.execute("SELECT line, value FROM audit.quarantine ORDER BY line").fetchall()
     assert quarantined == [(5, "2008-06-04 25:99"), (6, "2009-02-30 10:00")]
+
+
+def test_a_country_that_is_no_iso_code_is_quarantined_with_the_code_it_likely_means(tmp_path):
+    from ingest.contracts import MARKETS
+
+    delivered = ["UK", "nor", "Norge", "Tyskland", "Germany", "EL", "XX"] + ["NO"] * 8  # most rows fine
+    rows = "".join(f"{VALID};{2005 + i};{country};100\n" for i, country in enumerate(delivered))
+    write(tmp_path / "markets" / "m.csv", "organisationsnummer;ar;land;exportvarde_tkr\n" + rows)
+    con, results = load(tmp_path, MARKETS)
+    assert (results[0].rows_loaded, results[0].rows_quarantined) == (8, 7)
+    messages = [m for (m,) in con.execute("SELECT message FROM audit.quarantine ORDER BY line").fetchall()]
+    hints = [m.split("; ")[-1] if "did you mean" in m else None for m in messages]
+    assert hints == ["did you mean GB (Förenade kungariket)?", "did you mean NO (Norge)?", "did you mean NO (Norge)?",
+                     "did you mean DE (Tyskland)?", "did you mean DE (Tyskland)?", "did you mean GR (Grekland)?", None]
