@@ -186,7 +186,8 @@ def load_source(
                 # Read, type and validate before the transaction opens: DuckDB scans a table
                 # created inside an open transaction at about half the speed.
                 try:
-                    staged = _stage_file(con, source, path, load_id, secret, index, settings)
+                    staged = _stage_file(con, source, path, load_id, secret, index, settings,
+                                         _loaded_under_name(con, source, path.name))
                 except Exception as error:
                     raise DeliveryReadFailed(
                         f"{path}: reading this delivery failed unexpectedly ({type(error).__name__}: {error}). "
@@ -311,7 +312,9 @@ class _StagedFile:
 
 
 def _stage_file(con, source: Source, path: Path, load_id: str, secret: bytes, index: int,
-                settings: LoadSettings) -> _StagedFile:
+                settings: LoadSettings, replaces_loaded: bool) -> _StagedFile:
+    """Read, type and validate one delivery. ``replaces_loaded``: a file of this name was loaded
+    before, so this one may hold no rows (a list withdrawn whole)."""
     staged = _StagedFile(path, f"delivery_{source.name}_{index}", str(path), time.perf_counter())
     table, label = staged.table, staged.label
     try:
@@ -321,7 +324,7 @@ def _stage_file(con, source: Source, path: Path, load_id: str, secret: bytes, in
         thousands_comma = _thousands_comma_columns(con, source, delivery)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_typed AS "
                     + typed_select(source, table, delivery.headers, thousands_comma, label))
-        _reject_if_incomplete(con, path, delivery)
+        _reject_if_incomplete(con, path, delivery, replaces_loaded)
     except FileRejected as rejected:
         staged.rejection = str(rejected)
         staged.staged_at = time.perf_counter()
@@ -400,6 +403,8 @@ def _write_file(con, source: Source, staged: _StagedFile, sha: str, load_id: str
     quarantined = staged.quarantined
     outcome = OUTCOME_QUARANTINED if quarantined else OUTCOME_LOADED
     notes = [f"{quarantined} row(s) quarantined; see audit.quarantine"] if quarantined else []
+    if staged.rows_read == 0:
+        notes.append(f"no rows: the rows of {path.name} delivered earlier are withdrawn (audit.superseded_rows)")
     if staged.delivery.unknown_columns:
         notes.append("unknown column(s) ignored: " + ", ".join(staged.delivery.unknown_columns))
     return FileResult(path, outcome, staged.rows_read, staged.rows_read - quarantined, quarantined, "; ".join(notes),
@@ -415,11 +420,15 @@ def _thousands_comma_columns(con, source: Source, delivery: Delivery) -> frozens
     return thousands_comma_columns(source, delivery.delimiter, writes_decimal_comma)
 
 
-def _reject_if_incomplete(con, path: Path, delivery: Delivery) -> None:
-    """A header with no rows, or a last line cut off mid-row, means the file is not whole."""
+def _reject_if_incomplete(con, path: Path, delivery: Delivery, replaces_loaded: bool) -> None:
+    """A header with no rows, or a last line cut off mid-row, means the file is not whole.
+
+    Except that a header alone under the name of a file loaded before withdraws its rows, as
+    any file delivered again under its name replaces the earlier one."""
     rows = con.execute(f"SELECT count(*) FROM {delivery.table}_typed").fetchone()[0]
-    if rows == 0 and not delivery.malformed:
-        raise FileRejected(path, "the file has a header but no data rows; deliver it again with its data")
+    if rows == 0 and not delivery.malformed and not replaces_loaded:
+        raise FileRejected(path, "the file has a header but no data rows; deliver it again with its data (a header "
+                                 "alone withdraws the rows of a file loaded earlier under the same name)")
     if delivery.delimiter and delivery.malformed:
         with path.open("rb") as fh:
             fh.seek(max(0, path.stat().st_size - 1))
@@ -521,12 +530,20 @@ def _identical_and_in_effect(con, source: Source, sha: str) -> list[tuple[str]]:
         f"""
         SELECT path FROM audit.loads AS l
         WHERE source = ? AND sha256 = ? AND outcome IN ('{OUTCOME_LOADED}', '{OUTCOME_QUARANTINED}')
+          AND rows_read > 0  -- a list withdrawn whole is in effect under its own name only
           AND NOT EXISTS (SELECT 1 FROM audit.superseded_rows AS s
                           WHERE s.source = l.source AND s.delivery_seq = l.delivery_seq)
         ORDER BY processed_at
         """,
         [source.name, sha],
     ).fetchall()
+
+
+def _loaded_under_name(con, source: Source, name: str) -> bool:
+    return con.execute(
+        f"SELECT count(*) > 0 FROM audit.loads WHERE source = ? AND parse_filename(path) = ? "
+        f"AND outcome IN ('{OUTCOME_LOADED}', '{OUTCOME_QUARANTINED}')", [source.name, name],
+    ).fetchone()[0]
 
 
 def _has_earlier_delivery(con, source: Source, sequence: int) -> bool:

@@ -57,6 +57,13 @@ def test_a_list_delivered_again_replaces_the_earlier_one(small_region, tmp_path)
         ).fetchone()[0]
     assert withdrawn_rows == 2  # the withdrawn row, and the moved firm's row under its old cohort
 
+    # The list withdrawn whole: its header alone, under its name.
+    header = (landing / "participants" / EXPORTBOOST).read_text(encoding="utf-8").splitlines()[0] + "\n"
+    for folder in (landing, good):
+        (folder / "participants" / EXPORTBOOST).write_text(header, encoding="utf-8")
+    night(0)
+    assert not {m for m in _published_memberships(warehouse) if m[1] == "Exportboost"}
+
     # The original sent again restores it, and a copy of the rejected file is rejected again.
     for folder in (landing, good):
         (folder / "participants" / EXPORTBOOST).write_bytes(original)
