@@ -35,9 +35,10 @@ import pandas as pd
 
 from expectations.suites import DEFAULT_COUNTIES, NATURAL_KEYS, county_names
 from expectations.validate import failing_rows, start_importing_gx, validate_table
-from ingest.contracts import Kind, Source
+from ingest.contracts import SOURCES, Kind, Source
 from ingest.orgnr import LUHN_PROBLEM, ORGNR_SQL_MACROS, firm_key, hmac_pads
 from ingest.reader import Delivery, FileRejected, drop_delivery, read_delivery
+from ingest.sample_region import MANIFEST_NAME
 from ingest.typing import (
     LINEAGE_COLUMNS,
     TYPING_MACROS,
@@ -81,9 +82,20 @@ OUTCOME_LOADED = "loaded"
 OUTCOME_QUARANTINED = "loaded_with_quarantine"
 OUTCOME_REJECTED = "rejected"
 OUTCOME_DUPLICATE = "duplicate"
-# Not an outcome in audit.loads: a file that changed while it was read is still being copied
-# to the landing folder, and is read once it stands still (the next night, or the landing sensor).
+# Not outcomes in audit.loads: files not read tonight, and read on a night they can be. One that
+# changed while it was read is still being copied to the landing folder (the next night, or the
+# landing sensor, reads it once it stands still); one that cannot be opened (no read access, held
+# locked by another program) waits for someone to put that right. A file in a subfolder of a
+# source's folder is no delivery (two subfolders may hold files of one name); it is named, not read.
 OUTCOME_STILL_ARRIVING = "still_arriving"
+OUTCOME_NOT_READABLE = "not_readable"
+OUTCOME_IN_SUBFOLDER = "in_subfolder"
+NOT_READ_OUTCOMES = (OUTCOME_STILL_ARRIVING, OUTCOME_NOT_READABLE, OUTCOME_IN_SUBFOLDER)
+# Nor is a file or folder in the landing folder that is no source's folder (Markets/, a file
+# beside the folders); `followup run` names them.
+OUTCOME_OUTSIDE_SOURCES = "outside_source_folders"
+# What the nightly job itself keeps in the landing folder, and the planted effects of a sample region.
+_LANDING_OWN = ("archive", "rejected", MANIFEST_NAME)
 DELIVERY_COLUMNS = [("_file_sha256", "VARCHAR"), ("_delivery_seq", "INTEGER")]
 
 
@@ -136,6 +148,34 @@ def delivered_files(landing_dir: Path, source: Source) -> list[Path]:
     return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
 
 
+def outside_source_folders(landing_dir: Path) -> list[tuple[Path, str]]:
+    """Files and folders in the landing folder that no source reads, with what to do about each."""
+    folders = {name for name in SOURCES} | set(_LANDING_OWN)
+    entries = []
+    for entry in sorted(landing_dir.iterdir()) if landing_dir.is_dir() else []:
+        if entry.name in folders or entry.name.startswith((".", "~$")) or entry.name.lower() in _SYSTEM_FILES:
+            continue
+        like = next((name for name in SOURCES if name == entry.name.casefold()), None)
+        where = (f"move its files into landing/{like}/ (folder names are lower case)" if like else
+                 f"move each delivery into the folder of its source: {', '.join(f'{n}/' for n in SOURCES)}")
+        kind = "folder" if entry.is_dir() else "file"
+        entries.append((entry, f"this {kind} is no source's folder, so nothing in it is read; {where}"))
+    return entries
+
+
+def files_in_subfolders(landing_dir: Path, source: Source) -> list[Path]:
+    """Files in folders below the source's folder (hidden ones and the system's own left out)."""
+    folder = landing_dir / source.name
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p for sub in folder.iterdir() if sub.is_dir() and not sub.name.startswith(".")
+        for p in sub.rglob("*")
+        if p.is_file() and not any(part.startswith((".", "~$")) for part in p.relative_to(folder).parts)
+        and p.name.lower() not in _SYSTEM_FILES
+    )
+
+
 def _size_and_mtime(path: Path) -> tuple[int, int]:
     stat = path.stat()
     return stat.st_size, stat.st_mtime_ns
@@ -172,10 +212,20 @@ def load_source(
     )
     _check_pseudonym_key(con, source, secret, settings.key_origin)
     _check_counties(con, settings.counties)
-    results = []
+    results = [FileResult(path, OUTCOME_IN_SUBFOLDER, 0, 0, 0,
+                          f"is in a subfolder of landing/{source.name}/, where no file is read; move it into "
+                          f"landing/{source.name}/ itself (under a name no other delivery there has)")
+               for path in files_in_subfolders(landing_dir, source)]
     for index, path in enumerate(delivered_files(landing_dir, source)):
-        as_found = _size_and_mtime(path)
-        sha = sha256_of(path)
+        try:
+            as_found = _size_and_mtime(path)
+            sha = sha256_of(path)
+        except OSError as error:
+            results.append(FileResult(
+                path, OUTCOME_NOT_READABLE, 0, 0, 0,
+                f"cannot be opened ({error.strerror or error}), so nothing of it was read: give the account that "
+                "runs the nightly job read access to it, or close the program that holds it; a later night reads it"))
+            continue
         if _latest_sha_under_name(con, source, path.name) == sha:
             continue  # processed on an earlier night (by name and content: the landing share may move)
         earlier = _identical_and_in_effect(con, source, sha)

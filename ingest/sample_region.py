@@ -26,6 +26,8 @@ DEFAULT_FIRMS = 20_000
 # Fewer firms than this leave the planted cohorts too few firms to draw from.
 MIN_FIRMS = 10
 DEFAULT_SEED = 2020
+# The planted effects, beside the source folders.
+MANIFEST_NAME = "manifest.json"
 
 # Real SNI 2007 codes with a weight in the population and whether the sector is one that
 # export programs recruit from (manufacturing and trade).
@@ -241,7 +243,7 @@ def generate(out: Path, n_firms: int = DEFAULT_FIRMS, seed: int = DEFAULT_SEED) 
             for c, m in region.participation
         ],
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    (out / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     return manifest
 
 

@@ -266,13 +266,17 @@ def run_command(args: argparse.Namespace) -> int:
         print(failure_paragraph(result), file=sys.stderr)
         return EXIT_FAILED
     from ingest.contracts import SOURCES
+    from ingest.load import OUTCOME_OUTSIDE_SOURCES, outside_source_folders
     from orchestration.run_summary import print_summary
 
     reports = result.asset_materializations_for_node("cohort_report")
     report_page = Path(reports[0].metadata["page"].path) if reports else None
-    arriving = [path for source in SOURCES for m in result.asset_materializations_for_node(f"raw_{source}")
-                for path in m.metadata["files_still_arriving"].data]
-    return EXIT_REJECTIONS if print_summary(result.run_id, args.warehouse, report_page, arriving) else EXIT_OK
+    not_read = [(entry["file"], entry["outcome"], entry["reason"]) for source in SOURCES
+                for m in result.asset_materializations_for_node(f"raw_{source}")
+                for entry in m.metadata["files_not_read"].data]
+    not_read += [(str(path), OUTCOME_OUTSIDE_SOURCES, reason) for path, reason in outside_source_folders(args.landing)]
+    attention = print_summary(result.run_id, args.warehouse, report_page, not_read)
+    return EXIT_REJECTIONS if attention else EXIT_OK
 
 
 def execute_nightly(rebuild: bool = False):

@@ -6,7 +6,7 @@ from pathlib import Path
 import duckdb
 
 from ingest.contracts import SOURCES
-from ingest.load import OUTCOME_REJECTED
+from ingest.load import OUTCOME_REJECTED, OUTCOME_STILL_ARRIVING
 from warehouse.publish import identifiers_file, published_file
 from warehouse.cohort_report import REPORT_NAME
 
@@ -17,12 +17,15 @@ SUMMARY_COLUMNS = (
 MAX_WARNINGS_SHOWN = 20
 
 
-def print_summary(run_id: str, warehouse: Path, report_page: Path | None, still_arriving: Sequence[str] = ()) -> bool:
-    """Print the run's summary; return True when a file delivered this night was rejected whole.
+def print_summary(run_id: str, warehouse: Path, report_page: Path | None,
+                  not_read: Sequence[tuple[str, str, str]] = ()) -> bool:
+    """Print the run's summary; return True when a delivered file needs someone's attention: one
+    rejected whole this night, or one that could not be read or lies where no source reads.
 
     ``report_page`` is the report this run wrote; None on a night that found no new delivery
     and no new code, and so published nothing: the files named are those of the last night that did.
-    ``still_arriving`` are the delivered files that changed while they were read, and so wait.
+    ``not_read`` are the files in the landing folder not read tonight, as (path, outcome, reason);
+    one still arriving needs no one, it is read once it stands still.
     """
     rebuilt = report_page is not None
     published = published_file(warehouse)
@@ -53,9 +56,8 @@ def print_summary(run_id: str, warehouse: Path, report_page: Path | None, still_
         print(loads.to_string(index=False))
     for path, message in rejected:
         print(f"REJECTED {path}: {message}")
-    for path in still_arriving:
-        print(f"STILL ARRIVING {path}: it changed while it was read, so nothing of it was loaded tonight; "
-              "it is read once it stands still.")
+    for path, outcome, reason in not_read:
+        print(f"{'STILL ARRIVING' if outcome == OUTCOME_STILL_ARRIVING else 'NOT READ'} {path}: {reason}")
     for source in SOURCES.values():
         if source.name not in sources_with_rows:
             print(f"NO DATA from {source.name}: no file in landing/{source.name}/ has loaded yet, "
@@ -78,4 +80,7 @@ def print_summary(run_id: str, warehouse: Path, report_page: Path | None, still_
         print(f"Cohort report: {report_page.resolve()} (charts as PNG beside it)")
     if rejected:
         print(f"\nCompleted with rejections: {len(rejected)} file(s) were not loaded (copies and reasons in landing/rejected/<source>/).")
-    return bool(rejected)
+    waiting = [path for path, outcome, _ in not_read if outcome != OUTCOME_STILL_ARRIVING]
+    if waiting:
+        print(f"\n{len(waiting)} file(s) or folder(s) in the landing folder were not read (NOT READ above says why).")
+    return bool(rejected or waiting)

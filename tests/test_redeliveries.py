@@ -6,6 +6,7 @@ the landing folder as they stand after each night.
 """
 
 import shutil
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -104,7 +105,7 @@ def test_a_file_still_being_copied_at_night_is_read_the_night_after(small_region
             return con.execute("SELECT outcome, rows_read FROM audit.loads WHERE path = ?", [str(arriving)]).fetchall()
 
     assert run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse)) == 0
-    assert f"STILL ARRIVING {arriving}" in capsys.readouterr().out
+    assert f"STILL ARRIVING {arriving}: the file changed while it was read" in capsys.readouterr().out
     assert _published_memberships(warehouse) == _expected(good)
     assert exportboost_loads() == []
     archived = {p.read_bytes() for p in (landing / "archive").rglob("*.csv")}
@@ -114,3 +115,41 @@ def test_a_file_still_being_copied_at_night_is_read_the_night_after(small_region
     assert "STILL ARRIVING" not in capsys.readouterr().out
     assert _published_memberships(warehouse) == _expected(landing)
     assert exportboost_loads() == [("loaded", complete.decode("utf-8").count("\n") - 1)]
+
+
+def test_files_the_night_cannot_or_does_not_read_are_named_and_the_rest_loads(small_region, tmp_path, monkeypatch, capsys):
+    """A delivery held locked (or without read access for the night's account), one in a
+    subfolder of its source's folder, a source folder spelt with a capital and a file beside
+    the folders: none is read, each is named with what to do, the night exits 3, the rest loads."""
+    landing, good = tmp_path / "landing", tmp_path / "good"  # good: only what is read
+    for folder in (landing, good):
+        shutil.copytree(small_region, folder, ignore=shutil.ignore_patterns("archive"))
+    locked = landing / "participants" / EXPORTBOOST
+    (good / "participants" / EXPORTBOOST).unlink()
+    (landing / "participants" / "2020").mkdir()
+    nested = landing / "participants" / "2020" / "nya.csv"
+    shutil.copy(small_region / "participants" / EXPORTBOOST, nested)
+    markets = landing / "Markets"
+    (landing / "markets").rename(markets)
+    (good / "markets" / "export_markets.csv").unlink()
+    loose = landing / "targets_2021.csv"
+    loose.write_text("program;ar;indikator;mal_kvinnor;mal_man;mal_totalt\n", encoding="utf-8")
+    opened = Path.open
+
+    def open_unless_locked(path, *args, **kwargs):
+        if path == locked:  # what the share answers while another program holds the file
+            raise PermissionError(13, "Permission denied", str(path))
+        return opened(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", open_unless_locked)
+    warehouse = tmp_path / "warehouse"
+    assert run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse)) == 3
+    out = capsys.readouterr().out
+    assert f"NOT READ {locked}: cannot be opened (Permission denied)" in out and "read access" in out
+    assert f"NOT READ {nested}: is in a subfolder of landing/participants/" in out
+    assert f"NOT READ {markets}: this folder is no source's folder" in out and "into landing/markets/" in out
+    assert f"NOT READ {loose}: this file is no source's folder" in out
+    assert _published_memberships(warehouse) == _expected(good)
+    with duckdb.connect(str(warehouse / "followup.duckdb"), read_only=True) as con:
+        recorded = {p for (p,) in con.execute("SELECT path FROM audit.loads").fetchall()}
+    assert not recorded & {str(locked), str(nested), str(loose)}

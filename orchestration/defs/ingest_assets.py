@@ -4,7 +4,7 @@
 import dagster as dg
 
 from ingest.contracts import SOURCES, Source
-from ingest.load import OUTCOME_REJECTED, OUTCOME_STILL_ARRIVING, LoadSettings, load_source
+from ingest.load import NOT_READ_OUTCOMES, OUTCOME_REJECTED, LoadSettings, load_source
 from orchestration.defs.resources import WarehouseResource
 
 DUCKDB_POOL = "duckdb"
@@ -30,9 +30,9 @@ def build_source_asset(source: Source) -> dg.AssetsDefinition:
                     key_origin=warehouse.pseudonym_key_origin(),
                 ),
             )
-        arriving = [r for r in results if r.outcome == OUTCOME_STILL_ARRIVING]
-        results = [r for r in results if r.outcome != OUTCOME_STILL_ARRIVING]
-        for result in arriving:
+        not_read = [r for r in results if r.outcome in NOT_READ_OUTCOMES]
+        results = [r for r in results if r.outcome not in NOT_READ_OUTCOMES]
+        for result in not_read:
             context.log.warning(f"{result.path}: {result.message}")
         for result in results:
             log = context.log.warning if result.outcome == OUTCOME_REJECTED or result.message else context.log.info
@@ -41,7 +41,9 @@ def build_source_asset(source: Source) -> dg.AssetsDefinition:
         return dg.MaterializeResult(
             metadata={
                 "files": len(results),
-                "files_still_arriving": dg.MetadataValue.json([str(r.path) for r in arriving]),
+                "files_not_read": dg.MetadataValue.json(
+                    [{"file": str(r.path), "outcome": r.outcome, "reason": r.message} for r in not_read]
+                ),
                 "rows_read": sum(r.rows_read for r in results),
                 "rows_loaded": sum(r.rows_loaded for r in results),
                 "rows_quarantined": sum(r.rows_quarantined for r in results),
