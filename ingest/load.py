@@ -38,6 +38,7 @@ from expectations.validate import failing_rows, start_importing_gx, validate_tab
 from ingest.contracts import SOURCES, Kind, Source
 from ingest.orgnr import LUHN_PROBLEM, ORGNR_SQL_MACROS, firm_key, hmac_pads
 from ingest.reader import Delivery, FileRejected, drop_delivery, read_delivery
+from ingest.repeated_header import check_repeated_headers
 from ingest.sample_region import MANIFEST_NAME
 from ingest.typing import (
     LINEAGE_COLUMNS,
@@ -375,6 +376,7 @@ def _stage_file(con, source: Source, path: Path, load_id: str, secret: bytes, in
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_typed AS "
                     + typed_select(source, table, delivery.headers, thousands_comma, label))
         _reject_if_incomplete(con, path, delivery, replaces_loaded)
+        check_repeated_headers(con, source, delivery, f"{table}_typed", label)
     except FileRejected as rejected:
         staged.rejection = str(rejected)
         staged.staged_at = time.perf_counter()

@@ -234,6 +234,17 @@ CASES = {
         PART_CELLS, [ORG[3], "Exportboost", "=2017+1"], [ORG[4], "Exportboost", 2018]]})},
         {"outcome": "rejected", "message": ["formula whose result was never saved", "C2 (line 2, column 'Kohort')",
                                             "open it in Excel"]}),
+    # Two exports pasted into one file.
+    "header_repeated_below_the_rows": ("participants", {"p.csv": lines(PART, part_row(ORG[1], "Exportboost", "2019"),
+                                                                       part_row(ORG[2], "Exportboost", "2019"), PART,
+                                                                       part_row(ORG[3], "Exportboost", "2019"))},
+                                       {"outcome": "loaded_with_quarantine", "rows_read": 4,
+                                        "quarantine": [[4, "Organisationsnummer", "repeated_header", "repeats the header"]]}),
+    "header_repeated_in_another_order": ("targets", {"t.csv": lines(
+        "program;ar;indikator;mal_kvinnor;mal_man;mal_totalt", "Exportboost;2015;Antal deltagande företag;2;3;5",
+        "\ufeffprogram;ar;indikator;mal_man;mal_kvinnor;mal_totalt", "Exportboost;2016;Antal deltagande företag;10;2;12")},
+        {"outcome": "rejected", "message": ["line 3", "repeats the header with the columns in another order",
+                                            "'mal_kvinnor'", "'mal_man'"]}),
     "line_break_inside_quoted_name": ("participants", {"p.csv": lines(PART, part_row(ORG[1], "Exportboost", "2019").replace("Testbolaget AB", '"Testbolaget\nVäst AB"'),
                                                                       part_row(ORG[2], "Exportboost", "2019/20"))},
                                       {"outcome": "loaded_with_quarantine", "quarantine": [[4, "Kohort", "year", "line 4"]]}),
