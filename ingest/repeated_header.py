@@ -14,8 +14,8 @@ import duckdb
 from ingest.contracts import Source
 from ingest.reader import Delivery, FileRejected
 
-# Lines looked at: those that failed typing and hold no digit, as a header does and data rows
-# (with a year, a number, an organisation number) do not. More than this are no pasted exports.
+# Lines looked at: those whose year (every source has one) failed on a text without a digit, as
+# a header's does. More than this are no pasted exports.
 _MAX_CANDIDATES = 1000
 RULE = "repeated_header"
 
@@ -24,12 +24,16 @@ def check_repeated_headers(con: duckdb.DuckDBPyConnection, source: Source, deliv
                            label: str) -> None:
     """Quarantine each line of ``typed`` that repeats the header in its order, with that reason;
     raise FileRejected when one names the columns in another order."""
+    lines = [line for (line,) in con.execute(
+        f"SELECT _line FROM {typed} WHERE len(_errors) > 0 AND len(list_filter(_errors, e -> e.rule = 'year' "
+        f"AND NOT regexp_matches(e.value, '[0-9]'))) > 0 ORDER BY _line LIMIT {_MAX_CANDIDATES}"
+    ).fetchall()]
+    if not lines:
+        return
     columns = list(delivery.headers)
-    texts = ", ".join(f"d.{c}" for c in columns)
     candidates = con.execute(
-        f"SELECT d._line, {texts} FROM {delivery.table} AS d JOIN {typed} AS t ON t._line = d._line "
-        f"WHERE len(t._errors) > 0 AND NOT regexp_matches(concat_ws('|', {texts}), '[0-9]') "
-        f"ORDER BY d._line LIMIT {_MAX_CANDIDATES}"
+        f"SELECT _line, {', '.join(columns)} FROM {delivery.table} WHERE list_contains(?, _line) ORDER BY _line",
+        [lines],
     ).fetchall()
     by_name = {c.name: c for c in source.columns}
     in_order = []
