@@ -37,18 +37,17 @@ from expectations.suites import DEFAULT_COUNTIES, NATURAL_KEYS, county_names
 from expectations.validate import failing_rows, start_importing_gx, validate_table
 from ingest.contracts import SOURCES, Kind, Source
 from ingest.orgnr import LUHN_PROBLEM, ORGNR_SQL_MACROS, firm_key, hmac_pads
+from ingest.number_marks import NumberMarks, continental_number_query, number_columns, number_marks
 from ingest.reader import Delivery, FileRejected, drop_delivery, read_delivery
 from ingest.repeated_header import check_repeated_headers
 from ingest.sample_region import MANIFEST_NAME
 from ingest.typing import (
     LINEAGE_COLUMNS,
     TYPING_MACROS,
-    decimal_comma_query,
     quarantine_message,
     raw_columns,
     redacted_message_sql,
     sql_literal,
-    thousands_comma_columns,
     typed_select,
 )
 
@@ -372,9 +371,8 @@ def _stage_file(con, source: Source, path: Path, load_id: str, secret: bytes, in
         delivery = staged.delivery = read_delivery(con, path, source, table)
         if any(c.kind is Kind.ORGNR for c in source.columns):
             _add_to_orgnr_lookup(con, delivery.columns_view, secret)
-        thousands_comma = _thousands_comma_columns(con, source, delivery)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_typed AS "
-                    + typed_select(source, table, delivery.headers, thousands_comma, label))
+                    + typed_select(source, table, delivery.headers, _number_marks(con, source, delivery), label))
         _reject_if_incomplete(con, path, delivery, replaces_loaded)
         check_repeated_headers(con, source, delivery, f"{table}_typed", label)
     except FileRejected as rejected:
@@ -463,13 +461,14 @@ def _write_file(con, source: Source, staged: _StagedFile, sha: str, load_id: str
                       staged.staged_at - staged.started_at, time.perf_counter() - writing)
 
 
-def _thousands_comma_columns(con, source: Source, delivery: Delivery) -> frozenset[str]:
-    query = decimal_comma_query(source, delivery.table, delivery.headers) if delivery.delimiter == "," else None
-    writes_decimal_comma = {}
-    if query is not None:
-        cursor = con.execute(query)
-        writes_decimal_comma = dict(zip((d[0] for d in cursor.description), cursor.fetchone()))
-    return thousands_comma_columns(source, delivery.delimiter, writes_decimal_comma)
+def _number_marks(con, source: Source, delivery: Delivery) -> dict[str, NumberMarks]:
+    if not delivery.delimiter:
+        return {}
+    return {
+        column.name: number_marks(delivery.delimiter, con.execute(
+            continental_number_query(delivery.table, column.name, delivery.delimiter)).fetchone()[0])
+        for column in number_columns(source) if column.name in delivery.headers
+    }
 
 
 def _reject_if_incomplete(con, path: Path, delivery: Delivery, replaces_loaded: bool) -> None:

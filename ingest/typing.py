@@ -8,6 +8,7 @@ message) so that a row with any error goes to quarantine with a reason a person 
 from __future__ import annotations
 
 from ingest.contracts import Column, Kind, Source
+from ingest.number_marks import NumberMarks, number_sql
 from ingest.orgnr import DASHES_SQL
 
 TYPING_MACROS = r"""
@@ -27,11 +28,13 @@ CREATE OR REPLACE TEMP MACRO delivered_text(s) AS nullif(
 -- Numbers arrive as "1234", "1 234,5", "1234.5", "1.234,5" or, in comma files, "1,234.5".
 -- Spaces (also the no-break, figure, thin and narrow no-break spaces that locales and word
 -- processors put between thousands) and apostrophes are thousands separators; of ',' and '.', the
--- last one is the decimal mark, except that "1,234" is thousands where commas group thousands
--- (``comma_groups_thousands``: in a comma-delimited file's column that writes no decimal comma).
-CREATE OR REPLACE TEMP MACRO parse_clean_number(s, comma_groups_thousands) AS (
+-- last one is the decimal mark. Where that is ambiguous, the column's marks decide (see
+-- ingest/number_marks.py): "1,234" is thousands where commas group thousands, "1.234" where dots do.
+CREATE OR REPLACE TEMP MACRO parse_clean_number(s, comma_groups_thousands, dot_groups_thousands) AS (
     CASE
         WHEN s IS NULL OR s = '' THEN NULL
+        WHEN regexp_full_match(s, '-?\d{1,3}(\.\d{3})+') AND dot_groups_thousands
+            THEN TRY_CAST(replace(s, '.', '') AS DOUBLE)
         WHEN regexp_full_match(s, '-?\d+(\.\d+)?') THEN TRY_CAST(s AS DOUBLE)
         WHEN regexp_full_match(s, '-?\d{1,3}(,\d{3})+') AND comma_groups_thousands
             THEN TRY_CAST(replace(s, ',', '') AS DOUBLE)
@@ -47,13 +50,21 @@ CREATE OR REPLACE TEMP MACRO parse_clean_number(s, comma_groups_thousands) AS (
 CREATE OR REPLACE TEMP MACRO clean_number_text(raw) AS regexp_replace(
     regexp_replace(trim(raw), '[\s\x{00a0}\x{2007}\x{2009}\x{202f}'']', '', 'g'), '^[""" + DASHES_SQL + r"""]', '-'
 );
-CREATE OR REPLACE TEMP MACRO parse_number(raw, comma_groups_thousands) AS
-    parse_clean_number(clean_number_text(raw), comma_groups_thousands);
--- A number whose comma can only be a decimal mark ("0,5", "0,500", "1234,5", "1 234,5", "1.234,5");
--- "4,500" could be either, and is read as its column writes its other numbers.
+CREATE OR REPLACE TEMP MACRO parse_number(raw, comma_groups_thousands, dot_groups_thousands) AS
+    parse_clean_number(clean_number_text(raw), comma_groups_thousands, dot_groups_thousands);
+-- A number whose comma can only be a decimal mark in a comma file ("0,5", "0,500", "1234,5",
+-- "1 234,5", "1.234,5"); "4,500" could be either.
 CREATE OR REPLACE TEMP MACRO writes_decimal_comma(raw) AS contains(raw, ',') AND regexp_full_match(
     clean_number_text(raw), '-?(0,\d+|\d{4,},\d+|\d{1,3},(\d{1,2}|\d{4,})|\d{1,3}(\.\d{3})+,\d+)'
 );
+-- A number written the continental way: a decimal comma (any comma between digits where the
+-- comma is no delimiter), or dots between groups of thousands ("1.234.567").
+CREATE OR REPLACE TEMP MACRO writes_continental_number(raw, comma_delimited) AS
+    (contains(raw, ',') OR contains(raw, '.')) AND (
+        CASE WHEN comma_delimited THEN writes_decimal_comma(raw)
+            ELSE regexp_full_match(clean_number_text(raw), '-?[0-9.]*[0-9],[0-9]+') END
+        OR regexp_full_match(clean_number_text(raw), '-?\d{1,3}(\.\d{3}){2,}(,\d+)?')
+    );
 """
 
 _PROBLEMS = {
@@ -122,7 +133,7 @@ def redacted_message_sql(error: str) -> str:
 LINEAGE_COLUMNS = [("_source_file", "VARCHAR"), ("_line", "INTEGER"), ("_load_id", "VARCHAR")]
 
 
-def _typed_values(column: Column, x: str, comma_groups_thousands: bool) -> list[tuple[str, str, bool]]:
+def _typed_values(column: Column, x: str, marks: NumberMarks) -> list[tuple[str, str, bool]]:
     """(output column, value expression, whether it can fail) for one contract column.
 
     ``x`` is the trimmed text, NULL when empty. A value that can fail fails when ``x`` is
@@ -138,10 +149,10 @@ def _typed_values(column: Column, x: str, comma_groups_thousands: bool) -> list[
     if kind is Kind.YEAR:
         value = rf"CASE WHEN regexp_full_match({x}, '\d{{4}}') THEN CAST({x} AS INTEGER) END"
     elif kind is Kind.INTEGER:
-        number = _number(x, comma_groups_thousands)
+        number = number_sql(x, marks)
         value = f"CASE WHEN {number} = floor({number}) THEN CAST({number} AS BIGINT) END"
     elif kind is Kind.NUMBER:
-        value = _number(x, comma_groups_thousands)
+        value = number_sql(x, marks)
     elif kind is Kind.DATE:
         # A date with a time of day (an Excel date cell with one, a system's timestamp) is that date.
         value = (rf"CASE WHEN regexp_full_match({x}, '\d{{4}}-\d{{2}}-\d{{2}}') THEN TRY_CAST({x} AS DATE) "
@@ -158,46 +169,7 @@ def _typed_values(column: Column, x: str, comma_groups_thousands: bool) -> list[
     return [(column.name, value, True)]
 
 
-def _number(x: str, comma_groups_thousands: bool) -> str:
-    """A number from the trimmed text ``x``: plain digits with at most a decimal mark take a
-    single pattern test; anything else goes through ``parse_number``, to the same result.
-
-    Where commas group thousands "1,234" is thousands, so there only a point is a plain decimal mark.
-    """
-    plain = r"-?\d+(\.\d+)?" if comma_groups_thousands else r"-?\d+([.,]\d+)?"
-    return (
-        f"CASE WHEN regexp_full_match({x}, '{plain}') THEN TRY_CAST(replace({x}, ',', '.') AS DOUBLE) "
-        f"ELSE parse_number({x}, {str(comma_groups_thousands).lower()}) END"
-    )
-
-
-def thousands_comma_columns(source: Source, delimiter: str, delivered: dict[str, bool]) -> frozenset[str]:
-    """The number columns of a delivery whose "1,234" is one thousand two hundred and thirty-four.
-
-    Only in a comma-delimited file, where a number with a comma is quoted and "1,234" is thousands
-    as in English, unless the column writes a decimal comma elsewhere in the file ("0,5"): then
-    its "4,500" is four and a half, as the one who wrote the file meant. ``delivered`` holds, per
-    delivered number column, whether it writes a decimal comma (``decimal_comma_query``).
-    """
-    if delimiter != ",":
-        return frozenset()
-    return frozenset(c.name for c in _number_columns(source) if not delivered.get(c.name, False))
-
-
-def decimal_comma_query(source: Source, delivery_table: str, headers: dict[str, str]) -> str | None:
-    """One row: per delivered number column, whether some value in it writes a decimal comma."""
-    present = [c.name for c in _number_columns(source) if c.name in headers]
-    if not present:
-        return None
-    return "SELECT " + ", ".join(f"coalesce(bool_or(writes_decimal_comma({c})), false) AS {c}" for c in present) + \
-        f" FROM {delivery_table}"
-
-
-def _number_columns(source: Source) -> list[Column]:
-    return [c for c in source.columns if c.kind in (Kind.NUMBER, Kind.INTEGER)]
-
-
-def typed_select(source: Source, delivery_table: str, headers: dict[str, str], thousands_comma: frozenset[str],
+def typed_select(source: Source, delivery_table: str, headers: dict[str, str], marks: dict[str, NumberMarks],
                  file_label: str) -> str:
     """SELECT of typed values plus ``_errors``, a list of failure structs (empty when clean).
 
@@ -213,7 +185,7 @@ def typed_select(source: Source, delivery_table: str, headers: dict[str, str], t
         x = f"t.{column.name}" if present else "CAST(NULL AS VARCHAR)"
         text = f"v.{column.name}"
         header = headers.get(column.name, column.headers[0])
-        for name, value, can_fail in _typed_values(column, x, column.name in thousands_comma):
+        for name, value, can_fail in _typed_values(column, x, marks.get(column.name, NumberMarks())):
             values.append(f"{value} AS _value_{name}")
             outputs.append(f"v._value_{name} AS {name}")
             if can_fail and present:  # an absent column's NULL cannot fail

@@ -67,6 +67,24 @@ def test_comma_file_reads_an_ambiguous_comma_as_its_column_writes_numbers(tmp_pa
     assert loaded == [meant for _, meant in rows] + [(4500.0, 0.5, 2.0)]
 
 
+def test_semicolon_file_reads_dots_as_thousands_where_its_column_writes_continental_numbers(tmp_path):
+    """A column with a decimal comma (or "1.234.567") groups thousands with dots: its "1.234" is
+    one thousand two hundred and thirty-four. A column with neither reads "1.5" as one and a half."""
+    rows = [  # (turnover, export turnover, employees) as delivered, and as meant
+        (("813,6", "1.234.567", "1.5"), (813.6, 1234567.0, 1.5)),
+        (("1.234", "2.500", "2"), (1234.0, 2500.0, 2.0)),
+        (("12.345", "12.5", "3"), (12345.0, 12.5, 3.0)),
+        (("1.234,5", "7", "4"), (1234.5, 7.0, 4.0)),
+    ]
+    lines = [f"{VALID};Bygg AB;{2015 + i};{';'.join(delivered)};1480;41200;2001-05-02;AB"
+             for i, (delivered, _) in enumerate(rows)]
+    write(tmp_path / "bisnode" / "b.csv", BISNODE_HEADER + "\n" + "\n".join(lines) + "\n")
+    con, results = load(tmp_path)
+    assert results[0].outcome == "loaded", results[0].message
+    loaded = con.execute("SELECT net_turnover_tkr, export_turnover_tkr, employees FROM raw.bisnode ORDER BY _line")
+    assert loaded.fetchall() == [meant for _, meant in rows]
+
+
 def test_windows_1252_with_swedish_letters(tmp_path, monkeypatch):
     write(tmp_path / "participants" / "p.csv",
           f"Organisationsnummer;Foretagsnamn;Program;Kohort\n{VALID};Smörgås & Älg AB;Gå globalt;2016\n", "cp1252")
@@ -276,10 +294,11 @@ def test_rejected_files_of_two_sources_with_one_name_keep_their_own_copies_and_r
     assert (tmp_path / "rejected" / "bisnode" / "leverans.csv").read_text(encoding="utf-8") == BISNODE_HEADER + "\n"
 
 
-@pytest.mark.parametrize("comma_groups_thousands", [False, True])
-def test_plain_number_shortcut_agrees_with_the_general_parser(comma_groups_thousands):
+@pytest.mark.parametrize("comma_groups_thousands, dot_groups_thousands", [(False, False), (True, False), (False, True)])
+def test_plain_number_shortcut_agrees_with_the_general_parser(comma_groups_thousands, dot_groups_thousands):
     """Plain numbers skip parse_number; every shape of number must come out as parse_number has it."""
-    from ingest.typing import TYPING_MACROS, _number
+    from ingest.number_marks import NumberMarks, number_sql
+    from ingest.typing import TYPING_MACROS
 
     texts = ["0", "7", "-3", "007", "12,5", "-12,5", "12.5", "1,234", "1,234,567", "1.234", "1.234,5",
              "1,234.5", "1 234,5", "1\u00a0234", "1'234", ",5", ".5", "5,", "5.", "1e5", "inf", "nan",
@@ -288,7 +307,8 @@ def test_plain_number_shortcut_agrees_with_the_general_parser(comma_groups_thous
     con.execute(TYPING_MACROS)
     con.execute("CREATE TABLE t AS SELECT unnest(?) AS x", [texts])
     rows = con.execute(
-        f"SELECT x, {_number('x', comma_groups_thousands)}, parse_number(x, {str(comma_groups_thousands).lower()}) FROM t"
+        f"SELECT x, {number_sql('x', NumberMarks(comma_groups_thousands, dot_groups_thousands))}, "
+        f"parse_number(x, {comma_groups_thousands}, {dot_groups_thousands}) FROM t"
     ).fetchall()
     assert len(rows) == len(texts)
     for text, shortcut, general in rows:
@@ -302,7 +322,7 @@ def test_a_typographic_minus_or_en_dash_before_a_number_is_its_sign():
 
     con = duckdb.connect()
     con.execute(TYPING_MACROS)
-    parsed = con.execute("SELECT parse_number(x, false) FROM unnest(?) AS t(x)",
+    parsed = con.execute("SELECT parse_number(x, false, false) FROM unnest(?) AS t(x)",
                          [["\u2212120,5", "\u20133", "\u2212 1 234,5", "12\u221250", "\u2212\u22121"]]).fetchall()
     assert parsed == [(-120.5,), (-3.0,), (-1234.5,), (None,), (None,)]
 
@@ -371,6 +391,22 @@ def test_a_comma_is_a_decimal_mark_only_where_it_cannot_group_thousands():
                                 [decimal_only + either_or_none]).fetchall())
     assert [x for x in decimal_only if not verdicts[x]] == []
     assert [x for x in either_or_none if verdicts[x]] == []
+
+
+def test_a_number_is_continental_by_its_decimal_comma_or_its_dot_groups():
+    from ingest.typing import TYPING_MACROS
+
+    con = duckdb.connect()
+    con.execute(TYPING_MACROS)
+
+    def verdicts(texts: list[str], comma_delimited: bool) -> list[bool]:
+        return [v for (v,) in con.execute(f"SELECT writes_continental_number(x, {comma_delimited}) "
+                                          "FROM unnest(?) WITH ORDINALITY AS t(x, i) ORDER BY i", [texts]).fetchall()]
+
+    assert verdicts(["4,500", "0,5", "1 234,5", "1.234,5", "1.234.567", "-2,5"], False) == [True] * 6
+    assert verdicts(["1.234", "12.5", "1234", "a,b", "1,", ",5", "1.23.4"], False) == [False] * 7
+    assert verdicts(["0,5", "1.234.567", "1.234,5"], True) == [True] * 3
+    assert verdicts(["4,500", "1,234,567", "1.234", "12.5"], True) == [False] * 4
 
 
 def test_a_date_with_a_time_of_day_is_that_date(tmp_path):
