@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime
 import io
 import numbers
 import re
@@ -560,6 +561,8 @@ def _excel_text(value: object, digits: int | None = None) -> str | None:
     """
     if value is None:
         return None
+    if value == datetime.time(0):  # openpyxl's reading of a date cell holding 0: Excel shows 1899-12-30 (or 1900-01-00)
+        return "1899-12-30"
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         if isinstance(value, float) and value.is_integer():
             value = int(value)

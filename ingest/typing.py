@@ -130,6 +130,16 @@ def redacted_message_sql(error: str) -> str:
             f"ELSE {error}.message END")
 
 
+# An ISO date, perhaps with a time of day.
+_DATE_FORM = r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?"
+# What Excel shows for a date cell holding 0 or left empty in a formula: no date anyone meant.
+EXCEL_ZERO_DATES = "('1899-12-30', '1899-12-31', '1900-01-00')"
+_EXCEL_ZERO_DATE_PROBLEM = ("is what Excel shows for an empty date cell (the number 0 as a date), not a real date; "
+                            "fill in the date")
+_NO_SUCH_DATE_PROBLEM = "is written as a date but no such date or time exists; correct it (YYYY-MM-DD)"
+_SCIENTIFIC_PROBLEM = ("is in scientific notation, as Excel writes a number too wide for its cell, rounded; format "
+                       "the column as a number, export again and deliver the file again")
+
 LINEAGE_COLUMNS = [("_source_file", "VARCHAR"), ("_line", "INTEGER"), ("_load_id", "VARCHAR")]
 
 
@@ -155,9 +165,9 @@ def _typed_values(column: Column, x: str, marks: NumberMarks) -> list[tuple[str,
         value = number_sql(x, marks)
     elif kind is Kind.DATE:
         # A date with a time of day (an Excel date cell with one, a system's timestamp) is that date.
-        value = (rf"CASE WHEN regexp_full_match({x}, '\d{{4}}-\d{{2}}-\d{{2}}') THEN TRY_CAST({x} AS DATE) "
-                 rf"WHEN regexp_full_match({x}, '\d{{4}}-\d{{2}}-\d{{2}}[ T]\d{{2}}:\d{{2}}(:\d{{2}}(\.\d+)?)?') "
-                 rf"THEN CAST(TRY_CAST({x} AS TIMESTAMP) AS DATE) END")
+        value = (rf"CASE WHEN left({x}, 10) IN {EXCEL_ZERO_DATES} THEN NULL "
+                 rf"WHEN regexp_full_match({x}, '\d{{4}}-\d{{2}}-\d{{2}}') THEN TRY_CAST({x} AS DATE) "
+                 rf"WHEN regexp_full_match({x}, '{_DATE_FORM}') THEN CAST(TRY_CAST({x} AS TIMESTAMP) AS DATE) END")
     elif kind is Kind.GENDER:
         value = f"CASE lower({x}) WHEN 'kvinna' THEN 'kvinna' WHEN 'man' THEN 'man' END"
     elif kind is Kind.CODE:
@@ -193,7 +203,7 @@ def typed_select(source: Source, delivery_table: str, headers: dict[str, str], m
                     problem = "coalesce(v._orgnr_error, 'could not be checked; deliver it again')"
                     rule = "organisation_number"
                 else:
-                    rule, problem = _PROBLEMS[column.kind][0], sql_literal(_PROBLEMS[column.kind][1])
+                    rule, problem = _PROBLEMS[column.kind][0], _problem_sql(column.kind, text)
                 condition = f"({text} IS NOT NULL AND v._value_{name} IS NULL)"
                 errors.append((condition, _error_struct(condition, header, text, rule, problem, file_label)))
         if present and not column.nullable:
@@ -218,6 +228,19 @@ def typed_select(source: Source, delivery_table: str, headers: dict[str, str], m
             {orgnr_join}
         ) v
     """
+
+
+def _problem_sql(kind: Kind, text: str) -> str:
+    """SQL for what is wrong with the value ``text`` of a column of ``kind`` that failed to parse."""
+    problem = sql_literal(_PROBLEMS[kind][1])
+    if kind is Kind.DATE:
+        return (f"CASE WHEN left({text}, 10) IN {EXCEL_ZERO_DATES} THEN {sql_literal(_EXCEL_ZERO_DATE_PROBLEM)} "
+                rf"WHEN regexp_full_match({text}, '{_DATE_FORM}') THEN {sql_literal(_NO_SUCH_DATE_PROBLEM)} "
+                f"ELSE {problem} END")
+    if kind in (Kind.NUMBER, Kind.INTEGER):
+        return (rf"CASE WHEN regexp_matches({text}, '^-?[0-9]+([.,][0-9]+)?[eE][+-]?[0-9]+$') "
+                f"THEN {sql_literal(_SCIENTIFIC_PROBLEM)} ELSE {problem} END")
+    return problem
 
 
 def _error_struct(condition: str, header: str, x: str, rule: str, problem: str, file_label: str) -> str:

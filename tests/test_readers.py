@@ -444,3 +444,25 @@ def test_a_country_that_is_no_iso_code_is_quarantined_with_the_code_it_likely_me
     hints = [m.split("; ")[-1] if "did you mean" in m else None for m in messages]
     assert hints == ["did you mean GB (Förenade kungariket)?", "did you mean NO (Norge)?", "did you mean NO (Norge)?",
                      "did you mean DE (Tyskland)?", "did you mean DE (Tyskland)?", "did you mean GR (Grekland)?", None]
+
+
+def test_dates_and_numbers_that_fail_say_why(tmp_path):
+    """Excel's date for an empty cell, a date that does not exist and a number in scientific
+    notation are quarantined, each with its own reason rather than "not an ISO date / a number"."""
+    from datetime import datetime
+
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.append(BISNODE_HEADER.split(";"))
+    cells = [(100, datetime(1899, 12, 30)), (100, "2001-02-30"), ("1.2E+05", "2005-03-01")] + [(100, "2005-03-01")] * 4
+    for year, (turnover, registered) in enumerate(cells, start=2010):
+        workbook.active.append([VALID, "Åkeri AB", year, turnover, None, 3, "1480", "49410", registered, "AB"])
+    (tmp_path / "bisnode").mkdir()
+    workbook.save(tmp_path / "bisnode" / "b.xlsx")
+    con, results = load(tmp_path)
+    assert results[0].rows_quarantined == 3
+    messages = [m for (m,) in con.execute("SELECT message FROM audit.quarantine ORDER BY line").fetchall()]
+    assert "line 2, column 'Registreringsdatum'" in messages[0] and "what Excel shows for an empty date cell" in messages[0]
+    assert "line 3, column 'Registreringsdatum'" in messages[1] and "no such date or time exists" in messages[1]
+    assert "line 4, column 'Nettoomsättning (tkr)'" in messages[2] and "scientific notation" in messages[2]
