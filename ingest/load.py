@@ -488,8 +488,11 @@ def _reject_if_incomplete(con, path: Path, delivery: Delivery, replaces_loaded: 
         # Cut off mid-row: too few fields, or a quoted value the end of the file left open.
         cut = "fewer fields" in last.message or last.value.count('"') % 2 == 1
         if not ends_with_newline and last.rule == "csv_structure" and cut:
+            shown = last.value if len(last.value) <= 60 else last.value[:57] + "..."
             raise FileRejected(
-                path, "the file is cut off in the middle of a row; deliver the complete file again", line=last.line
+                path, f"the file ends in this line without a line break, and the line is not a whole row ('{shown}'): "
+                "either the file is cut off in the middle of a row (deliver the complete file again), or the line "
+                "is a note below the table (remove it and deliver the file again)", line=last.line,
             )
 
 

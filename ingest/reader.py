@@ -249,11 +249,12 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table:
     records = record_lines(path, encoding, scan.delimiter, scan.first_data_line, rows,
                            [int(line) for line, *_ in rejects])
     # Rows of nothing but delimiters (";;;;", what Excel saves for formatted rows below the
-    # data) are empty lines, not rows, however many fields they have.
+    # data) are empty lines, not rows, however many fields they have; so is the Ctrl-Z that
+    # old DOS programs put at the end of a text file.
     malformed = [
         _malformed(records.line_of(int(record)), cells, int(column_idx or 0), str(error_type), csv_line or "")
         for record, column_idx, error_type, csv_line in rejects
-        if (csv_line or "").strip(f"{scan.delimiter} \t\r\n")
+        if (csv_line or "").strip(f"{scan.delimiter} \t\r\n\x1a")
     ]
     try:
         _reject_if_rows_run_together(path, malformed)

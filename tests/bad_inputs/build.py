@@ -112,6 +112,12 @@ CASES = {
     "cut_off_inside_quotes": ("bisnode", {"b.csv": lines(BIS, bis_row(ORG[0], 2019))
                                           + f'{ORG[1]};"Testbolaget'.encode()},
                               {"outcome": "rejected", "message": ["cut off", "line 3"]}),
+    "note_below_the_table_without_line_break": ("bisnode", {"b.csv": lines(BIS, bis_row(ORG[0], 2019))
+                                                             + "Källa: Bisnode Företagsfakta, uttag 2024-01-03".encode()},
+                                                {"outcome": "rejected", "message": ["line 3", "Källa: Bisnode",
+                                                                                    "note below the table", "cut off"]}),
+    "ctrl_z_after_the_last_line": ("bisnode", {"b.csv": lines(BIS, bis_row(ORG[0], 2019)).replace(b"\n", b"\r\n") + b"\x1a"},
+                                   {"outcome": "loaded", "rows_read": 1}),
     "unclosed_quote_runs_rows_together": ("bisnode", {"b.csv": lines(BIS, bis_row(ORG[0], 2020),
                                                                       bis_row(ORG[1], 2020).replace("Testbolaget AB", '"Testbolaget AB'),
                                                                       bis_row(ORG[2], 2020), bis_row(ORG[3], 2020))},
