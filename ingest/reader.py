@@ -301,6 +301,12 @@ def _unparseable(path: Path, error: Exception) -> FileRejected:
     lone_cr = re.compile(rb"\r(?!\n)")
     with path.open("rb") as fh:
         for line, text in enumerate(fh, start=1):
+            if text.endswith(b"\r\r\n"):
+                return FileRejected(
+                    path, "the line ends in two carriage returns and a line feed, as when line endings are converted "
+                    "twice (a transfer in text mode); convert them once, to Windows or Unix line endings, and deliver "
+                    "the file again", line=line,
+                )
             if lone_cr.search(text.rstrip(b"\r\n")):
                 return FileRejected(
                     path, "the line holds a carriage return alone inside a row (a line break typed in a cell?); "

@@ -118,6 +118,8 @@ CASES = {
                                                                                     "note below the table", "cut off"]}),
     "ctrl_z_after_the_last_line": ("bisnode", {"b.csv": lines(BIS, bis_row(ORG[0], 2019)).replace(b"\n", b"\r\n") + b"\x1a"},
                                    {"outcome": "loaded", "rows_read": 1}),
+    "line_endings_converted_twice": ("bisnode", {"b.csv": lines(BIS, bis_row(ORG[0], 2019), bis_row(ORG[1], 2019)).replace(b"\n", b"\r\r\n")},
+                                     {"outcome": "rejected", "message": ["line 1", "two carriage returns"]}),
     "unclosed_quote_runs_rows_together": ("bisnode", {"b.csv": lines(BIS, bis_row(ORG[0], 2020),
                                                                       bis_row(ORG[1], 2020).replace("Testbolaget AB", '"Testbolaget AB'),
                                                                       bis_row(ORG[2], 2020), bis_row(ORG[3], 2020))},
