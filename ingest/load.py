@@ -38,7 +38,7 @@ from expectations.validate import failing_rows, start_importing_gx, validate_tab
 from ingest.contracts import SOURCES, Kind, Source
 from ingest.orgnr import LUHN_PROBLEM, ORGNR_SQL_MACROS, firm_key, hmac_pads
 from ingest.number_marks import NumberMarks, continental_number_query, number_columns, number_marks
-from ingest.reader import Delivery, FileRejected, drop_delivery, read_delivery
+from ingest.reader import Delivery, FileRejected, drop_delivery, read_delivery, unreadable_text
 from ingest.repeated_header import check_repeated_headers
 from ingest.sample_region import MANIFEST_NAME
 from ingest.typing import (
@@ -380,10 +380,10 @@ def _stage_file(con, source: Source, path: Path, load_id: str, secret: bytes, in
         staged.staged_at = time.perf_counter()
         return staged
     except (UnicodeError, csv.Error) as error:
-        # Text the checks above let through and a reader still could not split: this file's
-        # fault, not the night's, so it is rejected with its name and the rest load.
-        staged.rejection = str(FileRejected(path, f"the file could not be read as text ({error}); save it as "
-                                                  "'CSV UTF-8' and deliver it again"))
+        # Text the checks above let through and a reader still could not split (a file marked
+        # as UTF-8 is taken at its word until then): this file's fault, not the night's, so it is
+        # rejected with its name and the rest load.
+        staged.rejection = str(unreadable_text(path, error))
         staged.staged_at = time.perf_counter()
         return staged
 

@@ -133,6 +133,21 @@ def detect_encoding(path: Path) -> str:
     return "cp1252"
 
 
+def unreadable_text(path: Path, error: Exception) -> FileRejected:
+    """Why a reader could not read the file as text: for a file marked as UTF-8 (its byte order
+    mark is taken at its word, sparing a national file a decoding pass), the line that is not."""
+    where = _decodes_as(path, "utf-8") if isinstance(error, UnicodeDecodeError) else None
+    if where is None:
+        return FileRejected(path, f"the file could not be read as text ({error}); save it as 'CSV UTF-8' and "
+                                  "deliver it again")
+    line, byte = where
+    meant = bytes([byte]).decode("cp1252", errors="replace")
+    return FileRejected(
+        path, f"the file is marked as UTF-8 text, but this line is not (byte 0x{byte:02x}, '{meant}' in Windows-1252): "
+        "it mixes two encodings. Save it as 'CSV UTF-8' and deliver it again", line=line,
+    )
+
+
 def _decodes_as(path: Path, encoding: str) -> tuple[int, int] | None:
     """None when the whole file decodes as ``encoding``, else the line and the value of the first byte that does not."""
     decoder = codecs.getincrementaldecoder(encoding)()

@@ -5,6 +5,7 @@ changing a case. Each case's files land in the named landing source folder of a 
 generated region; tests/test_bad_inputs.py runs that region through ``followup run``.
 """
 
+import codecs
 import json
 import shutil
 from datetime import datetime
@@ -120,6 +121,10 @@ CASES = {
                                    {"outcome": "loaded", "rows_read": 1}),
     "line_endings_converted_twice": ("bisnode", {"b.csv": lines(BIS, bis_row(ORG[0], 2019), bis_row(ORG[1], 2019)).replace(b"\n", b"\r\r\n")},
                                      {"outcome": "rejected", "message": ["line 1", "two carriage returns"]}),
+    "utf8_marked_file_with_a_windows_1252_letter": ("participants", {"p.csv": codecs.BOM_UTF8 + lines(
+        PART, *[part_row(org, "Exportboost", "2019") for org in ORG[:4]])
+        + part_row(ORG[4], "Exportboost", "2019").replace("Testbolaget", "F\u00f6retaget").encode("cp1252") + b"\n"},
+        {"outcome": "rejected", "message": ["line 6", "byte 0xf6", "'\u00f6' in Windows-1252", "marked as UTF-8"]}),
     "unclosed_quote_runs_rows_together": ("bisnode", {"b.csv": lines(BIS, bis_row(ORG[0], 2020),
                                                                       bis_row(ORG[1], 2020).replace("Testbolaget AB", '"Testbolaget AB'),
                                                                       bis_row(ORG[2], 2020), bis_row(ORG[3], 2020))},
