@@ -416,12 +416,13 @@ def _read_excel(con: duckdb.DuckDBPyConnection, path: Path, source: Source, tabl
     """
     try:
         sheets = _workbook_sheets(path)
+        merged = _merged_ranges(path)
     except Exception as exc:  # openpyxl raises many kinds for a corrupt workbook
         raise FileRejected(path, f"the workbook cannot be opened ({exc}); save it again as .xlsx") from exc
     failure, read = None, []
     for sheet_name, frame in sheets.items():
         try:
-            read.append((sheet_name, _excel_sheet_rows(frame, source)))
+            read.append((sheet_name, _excel_sheet_rows(frame, source, merged.get(sheet_name, []))))
         except ValueError as exc:
             failure = failure or ValueError(f"sheet '{sheet_name}': {exc}")
     if not read:
@@ -518,6 +519,36 @@ def _has_formulas(path: Path) -> bool:
                    if name.startswith("xl/worksheets/") and name.endswith(".xml"))
 
 
+def _merged_ranges(path: Path) -> dict[str, list[tuple[int, int, int, int]]]:
+    """Each sheet's merged cells as (first row, first column, last row, last column), from 0.
+
+    openpyxl's read-only mode, which a large workbook needs, does not give them: they are read
+    from the workbook's XML (the sheets' names, where each sheet's part is, its <mergeCell>s).
+    """
+    from xml.etree import ElementTree
+
+    from openpyxl.utils.cell import range_boundaries
+
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    relation = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    ranges = {}
+    with zipfile.ZipFile(path) as archive:
+        targets = {r.get("Id"): r.get("Target")
+                   for r in ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))}
+        for sheet in ElementTree.fromstring(archive.read("xl/workbook.xml")).iter(f"{main}sheet"):
+            target = targets.get(sheet.get(relation), "")
+            part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+            if part not in archive.namelist():
+                continue
+            xml = archive.read(part)
+            found = re.findall(rb'<mergeCell ref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"', xml) if b"<mergeCell " in xml else []
+            ranges[sheet.get("name")] = [
+                (min_row - 1, min_col - 1, max_row - 1, max_col - 1)
+                for min_col, min_row, max_col, max_row in (range_boundaries(ref.decode()) for ref in found)
+            ]
+    return ranges
+
+
 @dataclass
 class _ExcelSheet:
     rows: object  # pandas DataFrame: the contract columns as text, and _line
@@ -527,14 +558,23 @@ class _ExcelSheet:
     columns: dict[str, int]  # canonical column -> its position on the sheet (0 for column A)
 
 
-def _excel_sheet_rows(frame, source: Source) -> _ExcelSheet:
-    """One sheet's contract rows (ValueError when it has no contract header); empty rows left out."""
+def _excel_sheet_rows(frame, source: Source, merged: list[tuple[int, int, int, int]]) -> _ExcelSheet:
+    """One sheet's contract rows (ValueError when it has no contract header); empty rows left out.
+
+    A cell merged over several rows below the header (a program written once for a block of
+    firms) holds its value in its first cell only; each row of the block takes it, as the sender
+    sees it (in the block's first column: merged across columns, the value is still one cell's).
+    Merged header cells are left as they are: the header is read as its rows stand.
+    """
     import pandas as pd
 
     frame = frame.where(frame.notna(), None)
     rows = [[("" if v is None else str(v)) for v in row] for row in frame.itertuples(index=False)]
     header_index, mapping, unknown = find_header(rows, source)
     header_rows = 1 + _merge_second_header_row(rows, header_index, mapping, unknown, source)
+    for first_row, column, last_row, _ in merged:  # merged across columns, the value is still one column's
+        if first_row >= header_index + header_rows and last_row < len(frame) and column < frame.shape[1]:
+            frame.iloc[first_row:last_row + 1, column] = frame.iat[first_row, column]
     data = frame.iloc[header_index + header_rows :]
     # A row is empty when every cell is: one with a note in another column still counts.
     filled = [any(_excel_text(v) is not None for v in row) for row in data.itertuples(index=False)]

@@ -86,6 +86,22 @@ def xlsx_merged_header() -> bytes:
     return data
 
 
+def xlsx_merged_block() -> bytes:
+    """A program and cohort written once for a block of firms, merged down over its rows."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(PART_CELLS)
+    for i, org in enumerate(ORG[:3]):
+        sheet.append([org, "Exportboost" if i == 0 else None, 2019 if i == 0 else None])
+    sheet.merge_cells("B2:B4")
+    sheet.merge_cells("C2:C4")
+    path = HERE / "_tmp.xlsx"
+    workbook.save(path)
+    data = path.read_bytes()
+    path.unlink()
+    return data
+
+
 # name: (source, {file: bytes}, expectations)
 CASES = {
     "windows_1252_swedish_letters": ("participants", {"p.csv": (PART + "\n" + part_row(ORG[0]).replace("Testbolaget", "Smörgåsfabriken Älvsborg") + "\n").encode("cp1252")},
@@ -258,6 +274,8 @@ CASES = {
         "\ufeffprogram;ar;indikator;mal_man;mal_kvinnor;mal_totalt", "Exportboost;2016;Antal deltagande företag;10;2;12")},
         {"outcome": "rejected", "message": ["line 3", "repeats the header with the columns in another order",
                                             "'mal_kvinnor'", "'mal_man'"]}),
+    "xlsx_program_merged_over_a_block_of_rows": ("participants", {"p.xlsx": xlsx_merged_block()},
+                                                 {"outcome": "loaded", "rows_read": 3}),
     "line_break_inside_quoted_name": ("participants", {"p.csv": lines(PART, part_row(ORG[1], "Exportboost", "2019").replace("Testbolaget AB", '"Testbolaget\nVäst AB"'),
                                                                       part_row(ORG[2], "Exportboost", "2019/20"))},
                                       {"outcome": "loaded_with_quarantine", "quarantine": [[4, "Kohort", "year", "line 4"]]}),
