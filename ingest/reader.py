@@ -186,7 +186,12 @@ def find_header(rows: list[list[str]], source: Source) -> tuple[int, dict[str, i
             if column is None:
                 unknown.append(str(cell).strip())
             elif column.name in mapping:
-                raise ValueError(f"the header names column '{cell}' twice (row {index + 1})")
+                first = mapping[column.name]
+                raise ValueError(
+                    f"the header on line {index + 1} names the column {column.headers[0]} twice: "
+                    f"'{str(cells[first]).strip()}' (column {first + 1}) and '{str(cell).strip()}' (column "
+                    f"{position + 1}); keep one of them and deliver the file again"
+                )
             else:
                 mapping[column.name] = position
         missing = [c.headers[0] for c in source.required if c.name not in mapping]

@@ -141,6 +141,9 @@ CASES = {
         PART, *[part_row(org, "Exportboost", "2019") for org in ORG[:4]])
         + part_row(ORG[4], "Exportboost", "2019").replace("Testbolaget", "F\u00f6retaget").encode("cp1252") + b"\n"},
         {"outcome": "rejected", "message": ["line 6", "byte 0xf6", "'\u00f6' in Windows-1252", "marked as UTF-8"]}),
+    "two_headers_name_one_column": ("bisnode", {"b.csv": lines("Orgnr;" + BIS, f"{ORG[0]};" + bis_row(ORG[0], 2019))},
+                                    {"outcome": "rejected", "message": ["line 1", "names the column Org.nr twice",
+                                                                        "'Orgnr' (column 1)", "'Org.nr' (column 2)"]}),
     "unclosed_quote_runs_rows_together": ("bisnode", {"b.csv": lines(BIS, bis_row(ORG[0], 2020),
                                                                       bis_row(ORG[1], 2020).replace("Testbolaget AB", '"Testbolaget AB'),
                                                                       bis_row(ORG[2], 2020), bis_row(ORG[3], 2020))},
