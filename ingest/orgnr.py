@@ -19,8 +19,10 @@ from stdnum.exceptions import ValidationError
 # The dashes and the minus a word processor puts in place of a hyphen, as the contents of a
 # regex class in DuckDB's (RE2's) notation: the same characters as in _SEPARATORS.
 DASHES_SQL = r"\x{2010}-\x{2015}\x{2212}"
-# A hyphen or such a dash, a plus, spaces.
-_SEPARATORS = re.compile(r"[\s\-+\u00a0\u2010-\u2015\u2212]")
+# A hyphen or such a dash, a plus, spaces, and the invisible characters text copied from a web
+# page or a PDF may carry (zero-width spaces and joiners, the word joiner, a stray BOM).
+_SEPARATORS = re.compile(r"[\s\-+\u00a0\u2010-\u2015\u2212\u200b-\u200d\u2060\ufeff]")
+INVISIBLE_SQL = r"\x{200b}-\x{200d}\x{2060}\x{feff}"
 # The "16" prefix marks the 12-digit form of an organisation number; 19/20 a century.
 _ORGNR_PREFIX = "16"
 _CENTURIES = ("18", "19", "20")
@@ -110,7 +112,7 @@ _LUHN_SUM = " + ".join(
 # the pads of ``hmac_pads``). tests/test_orgnr.py checks both paths agree on every form, with
 # python-stdnum's Luhn and Python's hmac.
 ORGNR_SQL_MACROS = r"""
-CREATE OR REPLACE TEMP MACRO orgnr_compact(raw) AS regexp_replace(raw, '[\s\-+\x{00a0}""" + DASHES_SQL + r"""]', '', 'g');
+CREATE OR REPLACE TEMP MACRO orgnr_compact(raw) AS regexp_replace(raw, '[\s\-+\x{00a0}""" + DASHES_SQL + INVISIBLE_SQL + r"""]', '', 'g');
 CREATE OR REPLACE TEMP MACRO orgnr_candidate(compact) AS (
     CASE
         WHEN NOT regexp_full_match(compact, '\d+') THEN NULL

@@ -37,6 +37,9 @@ EXCEL_SUFFIXES = (".xlsx",)
 _CHUNK = 1 << 24
 # How every zip archive, an .xlsx workbook among them, begins.
 _ZIP_MAGIC = b"PK\x03\x04"
+_GZIP_MAGIC = b"\x1f\x8b"
+# How much of a file's start tells binary data (many NUL bytes) from text.
+_BINARY_SNIFF_BYTES = 1 << 16
 
 
 # A long free-text cell (a note) is no reason to fail: the contract's own columns are short.
@@ -120,6 +123,12 @@ def detect_encoding(path: Path) -> str:
             )
         if head.startswith(codecs.BOM_UTF8):
             return "utf-8-sig"
+        start = head + fh.read(_BINARY_SNIFF_BYTES)
+        if start.startswith(_GZIP_MAGIC) or start.count(b"\x00") > len(start) // 10:
+            raise FileRejected(
+                path, "the file is not text: it holds binary data (a compressed file, another program's file, or "
+                "UTF-16 text without its mark); save it as 'CSV UTF-8' and deliver it again",
+            )
     not_utf8 = _decodes_as(path, "utf-8")
     if not_utf8 is None:
         return "utf-8"
@@ -220,7 +229,7 @@ def read_delivery(con: duckdb.DuckDBPyConnection, path: Path, source: Source, ta
     """
     if path.stat().st_size == 0:
         raise FileRejected(path, "the file is empty; deliver it again with a header and data rows")
-    suffix = path.suffix.lower()
+    suffix = path.suffix.strip().lower()  # "lista.xlsx " is a workbook whose name ends in a space
     if suffix in EXCEL_SUFFIXES:
         return _read_excel(con, path, source, table)
     if suffix in CSV_SUFFIXES:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ingest.contracts import Column, Kind, Source
 from ingest.number_marks import NumberMarks, number_sql
-from ingest.orgnr import DASHES_SQL
+from ingest.orgnr import DASHES_SQL, INVISIBLE_SQL
 
 TYPING_MACROS = r"""
 -- A delivered value without the spaces around it, NULL when nothing is left. trim() removes
@@ -117,9 +117,11 @@ def redact_number_like_sql(text: str) -> str:
     """SQL for ``text`` with everything that looks like an organisation or personal number as '[redacted]'.
 
     Applied twice: a match takes the character after it, so a number right after another
-    (``5590001300;5590001318``) is only found on the second pass.
+    (``5590001300;5590001318``) is only found on the second pass. The invisible characters an
+    organisation number is read through (a zero-width space inside it) go first.
     """
-    once = f"regexp_replace({text}, '{_NUMBER_LIKE}', '\\1[redacted]\\3', 'g')"
+    visible = f"regexp_replace({text}, '[{INVISIBLE_SQL}]', '', 'g')"
+    once = f"regexp_replace({visible}, '{_NUMBER_LIKE}', '\\1[redacted]\\3', 'g')"
     return f"regexp_replace({once}, '{_NUMBER_LIKE}', '\\1[redacted]\\3', 'g')"
 
 

@@ -466,3 +466,13 @@ def test_dates_and_numbers_that_fail_say_why(tmp_path):
     assert "line 2, column 'Registreringsdatum'" in messages[0] and "what Excel shows for an empty date cell" in messages[0]
     assert "line 3, column 'Registreringsdatum'" in messages[1] and "no such date or time exists" in messages[1]
     assert "line 4, column 'Nettoomsättning (tkr)'" in messages[2] and "scientific notation" in messages[2]
+
+
+def test_a_workbook_whose_name_ends_in_a_space_is_read_as_a_workbook(tmp_path):
+    folder = tmp_path / "participants"
+    folder.mkdir()
+    frame = pd.DataFrame([["Organisationsnummer", "Program", "Kohort"], [VALID, "Gå globalt", 2018]])
+    frame.to_excel(folder / "lista.xlsx", header=False, index=False)
+    (folder / "lista.xlsx").rename(folder / "lista.xlsx ")
+    _, results = load(tmp_path, PARTICIPANTS)
+    assert [(r.outcome, r.rows_loaded) for r in results] == [("loaded", 1)]

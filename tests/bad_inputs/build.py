@@ -6,6 +6,7 @@ generated region; tests/test_bad_inputs.py runs that region through ``followup r
 """
 
 import codecs
+import gzip
 import json
 import shutil
 from datetime import datetime
@@ -144,6 +145,8 @@ CASES = {
     "two_headers_name_one_column": ("bisnode", {"b.csv": lines("Orgnr;" + BIS, f"{ORG[0]};" + bis_row(ORG[0], 2019))},
                                     {"outcome": "rejected", "message": ["line 1", "names the column Org.nr twice",
                                                                         "'Orgnr' (column 1)", "'Org.nr' (column 2)"]}),
+    "compressed_file_named_csv": ("bisnode", {"b.csv": gzip.compress(lines(BIS, bis_row(ORG[0], 2019)), mtime=0)},
+                                  {"outcome": "rejected", "message": ["not text", "binary data"]}),
     "unclosed_quote_runs_rows_together": ("bisnode", {"b.csv": lines(BIS, bis_row(ORG[0], 2020),
                                                                       bis_row(ORG[1], 2020).replace("Testbolaget AB", '"Testbolaget AB'),
                                                                       bis_row(ORG[2], 2020), bis_row(ORG[3], 2020))},
