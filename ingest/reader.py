@@ -13,6 +13,7 @@ scan that table, not the file again.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import datetime
 import io
@@ -471,18 +472,28 @@ def _workbook_sheets(path: Path) -> dict:
     the text the sender sees, which no column's rule accepts, so the row is quarantined.
     """
     import pandas as pd
-    from openpyxl import load_workbook
 
-    workbook = load_workbook(path, read_only=True, data_only=True, keep_links=False)
-    try:
+    with _open_workbook(path, data_only=True) as workbook:
         sheets = {}
         for sheet in workbook.worksheets:
             sheet.reset_dimensions()  # some writers record a wrong used range; read what is there
             rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
             sheets[sheet.title] = pd.DataFrame(rows, dtype=object)
         return sheets
-    finally:
-        workbook.close()
+
+
+@contextlib.contextmanager
+def _open_workbook(path: Path, data_only: bool):
+    """The workbook, read-only. Opened from a file handle: openpyxl judges a file name by its
+    ending and refuses "lista.xlsx " (a trailing space), which is a workbook all the same."""
+    from openpyxl import load_workbook
+
+    with path.open("rb") as handle:
+        workbook = load_workbook(handle, read_only=True, data_only=data_only, keep_links=False)
+        try:
+            yield workbook
+        finally:
+            workbook.close()
 
 
 def _reject_formulas_without_results(path: Path, sheet_name: str, sheet: _ExcelSheet) -> None:
@@ -514,16 +525,11 @@ def _reject_formulas_without_results(path: Path, sheet_name: str, sheet: _ExcelS
 
 def _sheet_cells(path: Path, sheet_name: str, data_only: bool) -> dict[tuple[int, int], tuple[str, object, str]]:
     """(row, column) -> (coordinate, value, data type) of every cell on one sheet."""
-    from openpyxl import load_workbook
-
-    workbook = load_workbook(path, read_only=True, data_only=data_only, keep_links=False)
-    try:
+    with _open_workbook(path, data_only=data_only) as workbook:
         worksheet = workbook[sheet_name]
         worksheet.reset_dimensions()
         return {(cell.row, cell.column): (cell.coordinate, cell.value, cell.data_type)
                 for row in worksheet.iter_rows() for cell in row if hasattr(cell, "coordinate")}
-    finally:
-        workbook.close()
 
 
 def _has_formulas(path: Path) -> bool:
