@@ -36,9 +36,10 @@ import pandas as pd
 from expectations.suites import DEFAULT_COUNTIES, NATURAL_KEYS, county_names
 from expectations.validate import failing_rows, start_importing_gx, validate_table
 from ingest.contracts import SOURCES, Kind, Source
-from ingest.orgnr import LUHN_PROBLEM, ORGNR_SQL_MACROS, firm_key, hmac_pads
+from ingest.delivery import Delivery, FileRejected
 from ingest.number_marks import NumberMarks, continental_number_query, number_columns, number_marks
-from ingest.reader import Delivery, FileRejected, drop_delivery, read_delivery, unreadable_text
+from ingest.orgnr import LUHN_PROBLEM, ORGNR_SQL_MACROS, firm_key, hmac_pads
+from ingest.reader import drop_delivery, read_delivery, unreadable_text
 from ingest.repeated_header import check_repeated_headers
 from ingest.sample_region import MANIFEST_NAME
 from ingest.typing import (

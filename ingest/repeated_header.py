@@ -12,7 +12,7 @@ from __future__ import annotations
 import duckdb
 
 from ingest.contracts import Source
-from ingest.reader import Delivery, FileRejected
+from ingest.delivery import Delivery, FileRejected
 
 # Lines looked at: those whose year (every source has one) failed on a text without a digit, as
 # a header's does. More than this are no pasted exports.

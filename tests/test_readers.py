@@ -9,7 +9,8 @@ import pytest
 
 from ingest.contracts import BISNODE, PARTICIPANTS
 from ingest.load import OUTCOME_QUARANTINED, OUTCOME_REJECTED, LoadSettings, load_source
-from ingest.reader import FileRejected, read_delivery
+from ingest.delivery import FileRejected
+from ingest.reader import read_delivery
 from ingest.record_lines import scan_lines
 
 VALID = "556677-8899"
