@@ -47,6 +47,8 @@ class Delivery:
     malformed: list[MalformedRow] = field(default_factory=list)
     # The view ``<table>_columns``: the same columns without ``_line``.
     columns_view: str = ""
+    # What the load's message should mention though nothing is wrong (rows Excel hides).
+    notes: list[str] = field(default_factory=list)
 
 
 def find_header(rows: list[list[str]], source: Source) -> tuple[int, dict[str, int], list[str]]:

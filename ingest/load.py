@@ -458,6 +458,7 @@ def _write_file(con, source: Source, staged: _StagedFile, sha: str, load_id: str
         notes.append(f"no rows: the rows of {path.name} delivered earlier are withdrawn (audit.superseded_rows)")
     if staged.delivery.unknown_columns:
         notes.append("unknown column(s) ignored: " + ", ".join(staged.delivery.unknown_columns))
+    notes += staged.delivery.notes
     return FileResult(path, outcome, staged.rows_read, staged.rows_read - quarantined, quarantined, "; ".join(notes),
                       staged.staged_at - staged.started_at, time.perf_counter() - writing)
 

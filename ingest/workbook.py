@@ -12,7 +12,7 @@ import datetime
 import numbers
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -30,20 +30,23 @@ def read_workbook(con: duckdb.DuckDBPyConnection, path: Path, source: Source, ta
     """
     try:
         sheets = _workbook_sheets(path)
-        merged = _merged_ranges(path)
+        layouts = _sheet_layouts(path)
     except Exception as exc:  # openpyxl raises many kinds for a corrupt workbook
         raise FileRejected(path, f"the workbook cannot be opened ({exc}); save it again as .xlsx") from exc
     failure, read = None, []
     for sheet_name, frame in sheets.items():
         try:
-            read.append((sheet_name, _excel_sheet_rows(frame, source, merged.get(sheet_name, []))))
+            read.append((sheet_name, _excel_sheet_rows(frame, source, layouts.get(sheet_name, _Layout()).merged)))
         except ValueError as exc:
             failure = failure or ValueError(f"sheet '{sheet_name}': {exc}")
     if not read:
         raise FileRejected(path, str(failure))
     with_rows = [(name, sheet) for name, sheet in read if not sheet.rows.empty]
     if len(with_rows) > 1:
-        names = ", ".join(f"'{name}' ({len(sheet.rows)} row{'s' * (len(sheet.rows) != 1)})" for name, sheet in with_rows)
+        names = ", ".join(
+            f"'{name}' ({len(sheet.rows)} row{'s' * (len(sheet.rows) != 1)}"
+            f"{', hidden in Excel' if layouts.get(name, _Layout()).hidden else ''})" for name, sheet in with_rows
+        )
         raise FileRejected(
             path, f"the workbook has {source.name} rows on {len(with_rows)} sheets: {names}; put them on one "
             "sheet, or deliver one file per sheet, and deliver it again",
@@ -59,7 +62,22 @@ def read_workbook(con: duckdb.DuckDBPyConnection, path: Path, source: Source, ta
     con.unregister(f"{table}_frame")
     con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM {table}_read")
     con.execute(f"CREATE OR REPLACE TEMP VIEW {table}_columns AS SELECT * EXCLUDE (_line) FROM {table}_read")
-    return Delivery(path, table, sheet.header_line, "", sheet.headers, sheet.unknown, [], f"{table}_columns")
+    return Delivery(path, table, sheet.header_line, "", sheet.headers, sheet.unknown, [], f"{table}_columns",
+                    _hidden_notes(sheet_name, sheet, layouts.get(sheet_name, _Layout())))
+
+
+def _hidden_notes(sheet_name: str, sheet: _ExcelSheet, layout: _Layout) -> list[str]:
+    """What was read though Excel hides it: the rows count all the same (hiding or filtering
+    rows does not take them out of a delivery), but the sender may not know they sent them."""
+    notes = []
+    if layout.hidden:
+        notes.append(f"the rows were read from sheet '{sheet_name}', which is hidden in Excel")
+    hidden = sorted(set(sheet.rows["_line"]) & layout.hidden_rows)
+    if hidden:
+        shown = ", ".join(str(line) for line in hidden[:5]) + (", ..." if len(hidden) > 5 else "")
+        notes.append(f"{len(hidden)} row(s) hidden in Excel were read too (lines {shown}); hiding or filtering "
+                     "rows does not leave them out of a delivery")
+    return notes
 
 
 def _workbook_sheets(path: Path) -> dict:
@@ -138,19 +156,25 @@ def _has_formulas(path: Path) -> bool:
                    if name.startswith("xl/worksheets/") and name.endswith(".xml"))
 
 
-def _merged_ranges(path: Path) -> dict[str, list[tuple[int, int, int, int]]]:
-    """Each sheet's merged cells as (first row, first column, last row, last column), from 0.
+@dataclass(frozen=True)
+class _Layout:
+    """What openpyxl's read-only mode, which a large workbook needs, does not give about a sheet."""
 
-    openpyxl's read-only mode, which a large workbook needs, does not give them: they are read
-    from the workbook's XML (the sheets' names, where each sheet's part is, its <mergeCell>s).
-    """
+    merged: list[tuple[int, int, int, int]] = field(default_factory=list)  # (first row, first col, last row, last col), from 0
+    hidden_rows: frozenset[int] = frozenset()  # as Excel numbers them
+    hidden: bool = False
+
+
+def _sheet_layouts(path: Path) -> dict[str, _Layout]:
+    """Each sheet's merged cells, hidden rows and whether it is hidden, from the workbook's XML
+    (the sheets' names and states, where each sheet's part is, its <mergeCell>s and <row>s)."""
     from xml.etree import ElementTree
 
     from openpyxl.utils.cell import range_boundaries
 
     main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
     relation = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
-    ranges = {}
+    layouts = {}
     with zipfile.ZipFile(path) as archive:
         targets = {r.get("Id"): r.get("Target")
                    for r in ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))}
@@ -160,12 +184,16 @@ def _merged_ranges(path: Path) -> dict[str, list[tuple[int, int, int, int]]]:
             if part not in archive.namelist():
                 continue
             xml = archive.read(part)
-            found = re.findall(rb'<mergeCell ref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"', xml) if b"<mergeCell " in xml else []
-            ranges[sheet.get("name")] = [
-                (min_row - 1, min_col - 1, max_row - 1, max_col - 1)
-                for min_col, min_row, max_col, max_row in (range_boundaries(ref.decode()) for ref in found)
-            ]
-    return ranges
+            merged = re.findall(rb'<mergeCell ref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"', xml) if b"<mergeCell " in xml else []
+            hidden_rows = [re.search(rb' r="([0-9]+)"', tag) for tag in re.findall(rb"<row [^>]*>", xml)
+                           if re.search(rb' hidden="(1|true)"', tag)] if b' hidden="' in xml else []
+            layouts[sheet.get("name")] = _Layout(
+                [(min_row - 1, min_col - 1, max_row - 1, max_col - 1)
+                 for min_col, min_row, max_col, max_row in (range_boundaries(ref.decode()) for ref in merged)],
+                frozenset(int(found.group(1)) for found in hidden_rows if found),
+                sheet.get("state") in ("hidden", "veryHidden"),
+            )
+    return layouts
 
 
 @dataclass

@@ -40,6 +40,10 @@ def print_summary(run_id: str, warehouse: Path, report_page: Path | None,
             "SELECT path, message FROM audit.loads WHERE outcome = ? AND load_id = ? ORDER BY path",
             [OUTCOME_REJECTED, run_id],
         ).fetchall()
+        noted = con.execute(
+            "SELECT path, message FROM audit.loads WHERE outcome <> ? AND load_id = ? AND coalesce(message, '') <> '' "
+            "ORDER BY path", [OUTCOME_REJECTED, run_id],
+        ).fetchall()
         sources_with_rows = {s for (s,) in con.execute(
             "SELECT source FROM audit.loads GROUP BY source HAVING sum(rows_loaded) > 0").fetchall()}
         warnings = con.execute(
@@ -54,6 +58,8 @@ def print_summary(run_id: str, warehouse: Path, report_page: Path | None,
     else:
         print("New deliveries tonight:")
         print(loads.to_string(index=False))
+    for path, message in noted:
+        print(f"NOTE {path}: {message}")
     for path, message in rejected:
         print(f"REJECTED {path}: {message}")
     for path, outcome, reason in not_read:

@@ -103,6 +103,21 @@ def xlsx_merged_block() -> bytes:
     return data
 
 
+def xlsx_hidden_row() -> bytes:
+    """A participant list whose second firm's row is hidden (a filter, or a row hidden by hand)."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(PART_CELLS)
+    for org in ORG[:3]:
+        sheet.append([org, "Exportboost", 2019])
+    sheet.row_dimensions[3].hidden = True
+    path = HERE / "_tmp.xlsx"
+    workbook.save(path)
+    data = path.read_bytes()
+    path.unlink()
+    return data
+
+
 # name: (source, {file: bytes}, expectations)
 CASES = {
     "windows_1252_swedish_letters": ("participants", {"p.csv": (PART + "\n" + part_row(ORG[0]).replace("Testbolaget", "Smörgåsfabriken Älvsborg") + "\n").encode("cp1252")},
@@ -282,6 +297,9 @@ CASES = {
                                             "'mal_kvinnor'", "'mal_man'"]}),
     "xlsx_program_merged_over_a_block_of_rows": ("participants", {"p.xlsx": xlsx_merged_block()},
                                                  {"outcome": "loaded", "rows_read": 3}),
+    "xlsx_with_a_hidden_row": ("participants", {"p.xlsx": xlsx_hidden_row()},
+                               {"outcome": "loaded", "rows_read": 3, "message": ["1 row(s) hidden in Excel were read too",
+                                                                                 "lines 3"]}),
     "line_break_inside_quoted_name": ("participants", {"p.csv": lines(PART, part_row(ORG[1], "Exportboost", "2019").replace("Testbolaget AB", '"Testbolaget\nVäst AB"'),
                                                                       part_row(ORG[2], "Exportboost", "2019/20"))},
                                       {"outcome": "loaded_with_quarantine", "quarantine": [[4, "Kohort", "year", "line 4"]]}),
