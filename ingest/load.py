@@ -240,17 +240,16 @@ def load_source(
                     staged = _stage_file(con, source, path, load_id, secret, index, settings,
                                          _loaded_under_name(con, source, path.name))
                 except Exception as error:
+                    if _size_and_mtime(path) != as_found:  # half written when it was read
+                        results.append(_still_arriving(path))
+                        continue
                     raise DeliveryReadFailed(
                         f"{path}: reading this delivery failed unexpectedly ({type(error).__name__}: {error}). "
                         "Nothing of it was loaded. If the file is the cause, move it out of the landing folder "
                         "and run again (the rest loads); if not, the error says what to put right."
                     ) from error
             if _size_and_mtime(path) != as_found:
-                results.append(FileResult(
-                    path, OUTCOME_STILL_ARRIVING, 0, 0, 0,
-                    "the file changed while it was read, so it is still being copied to the landing folder: "
-                    "nothing of it was loaded or recorded; it is read once it stands still (the landing sensor "
-                    "starts a night then, or the next night reads it)"))
+                results.append(_still_arriving(path))
                 continue
             if settings.keep_copies:
                 _with_fallback(_archive, landing_dir, settings, path, sha)
@@ -275,6 +274,13 @@ def load_source(
             _with_fallback(_set_aside, landing_dir, settings, path, result.message)
         results.append(result)
     return results
+
+
+def _still_arriving(path: Path) -> FileResult:
+    return FileResult(path, OUTCOME_STILL_ARRIVING, 0, 0, 0,
+                      "the file changed while it was read, so it is still being copied to the landing folder: "
+                      "nothing of it was loaded or recorded; it is read once it stands still (the landing sensor "
+                      "starts a night then, or the next night reads it)")
 
 
 class DeliveryReadFailed(Exception):

@@ -477,3 +477,25 @@ def test_a_workbook_whose_name_ends_in_a_space_is_read_as_a_workbook(tmp_path):
     (folder / "lista.xlsx").rename(folder / "lista.xlsx ")
     _, results = load(tmp_path, PARTICIPANTS)
     assert [(r.outcome, r.rows_loaded) for r in results] == [("loaded", 1)]
+
+
+def test_a_file_that_fails_to_read_while_it_is_still_being_written_waits_for_a_later_night(tmp_path, monkeypatch):
+    """A half-written file can trip a reader in ways no check foresaw; if the file changed while
+    it was read, that is no fault of the night's: the file waits, the night goes on."""
+    from ingest import load
+
+    path = write(tmp_path / "participants" / "p.csv", f"Organisationsnummer;Program;Kohort\n{VALID};Gå glo")
+    real_stage = load._stage_file
+
+    def stage_while_the_copy_goes_on(*args):
+        path.write_text(f"Organisationsnummer;Program;Kohort\n{VALID};Gå globalt;2018\n", encoding="utf-8")
+        raise RuntimeError("the reader tripped over half a row")
+
+    monkeypatch.setattr(load, "_stage_file", stage_while_the_copy_goes_on)
+    con = duckdb.connect()
+    results = load_source(con, PARTICIPANTS, tmp_path, "night-1", b"key")
+    assert [r.outcome for r in results] == [load.OUTCOME_STILL_ARRIVING]
+    assert con.execute("SELECT count(*) FROM audit.loads").fetchone() == (0,)
+    monkeypatch.setattr(load, "_stage_file", real_stage)
+    results = load_source(con, PARTICIPANTS, tmp_path, "night-2", b"key")
+    assert [(r.outcome, r.rows_loaded) for r in results] == [("loaded", 1)]
