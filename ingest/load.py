@@ -22,9 +22,6 @@ shows which).
 from __future__ import annotations
 
 import csv
-import hashlib
-import os
-import shutil
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -35,13 +32,21 @@ import pandas as pd
 
 from expectations.suites import DEFAULT_COUNTIES, NATURAL_KEYS, county_names
 from expectations.validate import failing_rows, start_importing_gx, validate_table
-from ingest.contracts import SOURCES, Kind, Source
+from ingest.contracts import Kind, Source
 from ingest.delivery import Delivery, FileRejected
+from ingest.landing import (
+    archive,
+    delivered_files,
+    files_in_subfolders,
+    set_aside,
+    sha256_of,
+    size_and_mtime,
+    with_fallback,
+)
 from ingest.number_marks import NumberMarks, continental_number_query, number_columns, number_marks
 from ingest.orgnr import LUHN_PROBLEM, ORGNR_SQL_MACROS, firm_key, hmac_pads
 from ingest.reader import drop_delivery, read_delivery, unreadable_text
 from ingest.repeated_header import check_repeated_headers
-from ingest.sample_region import MANIFEST_NAME
 from ingest.typing import (
     LINEAGE_COLUMNS,
     TYPING_MACROS,
@@ -92,11 +97,6 @@ OUTCOME_STILL_ARRIVING = "still_arriving"
 OUTCOME_NOT_READABLE = "not_readable"
 OUTCOME_IN_SUBFOLDER = "in_subfolder"
 NOT_READ_OUTCOMES = (OUTCOME_STILL_ARRIVING, OUTCOME_NOT_READABLE, OUTCOME_IN_SUBFOLDER)
-# Nor is a file or folder in the landing folder that is no source's folder (Markets/, a file
-# beside the folders); `followup run` names them.
-OUTCOME_OUTSIDE_SOURCES = "outside_source_folders"
-# What the nightly job itself keeps in the landing folder, and the planted effects of a sample region.
-_LANDING_OWN = ("archive", "rejected", MANIFEST_NAME)
 DELIVERY_COLUMNS = [("_file_sha256", "VARCHAR"), ("_delivery_seq", "INTEGER")]
 
 
@@ -128,68 +128,6 @@ class FileResult:
     seconds_raw_load: float = 0.0
 
 
-# What an operating system leaves in a shared folder: no delivery.
-_SYSTEM_FILES = ("thumbs.db", "desktop.ini")
-
-
-def delivered_files(landing_dir: Path, source: Source) -> list[Path]:
-    """The source's files in delivery order (modification time, then name).
-
-    Every file counts, whatever its type: one that cannot be read (an .xls, a .zip) is
-    rejected with a reason, not passed over. Hidden files, Office's lock files (~$...) and
-    the system's own files are no delivery.
-    """
-    folder = landing_dir / source.name
-    if not folder.is_dir():
-        return []
-    files = [
-        p for p in folder.iterdir()
-        if p.is_file() and not p.name.startswith((".", "~$")) and p.name.lower() not in _SYSTEM_FILES
-    ]
-    return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
-
-
-def outside_source_folders(landing_dir: Path) -> list[tuple[Path, str]]:
-    """Files and folders in the landing folder that no source reads, with what to do about each."""
-    folders = {name for name in SOURCES} | set(_LANDING_OWN)
-    entries = []
-    for entry in sorted(landing_dir.iterdir()) if landing_dir.is_dir() else []:
-        if entry.name in folders or entry.name.startswith((".", "~$")) or entry.name.lower() in _SYSTEM_FILES:
-            continue
-        like = next((name for name in SOURCES if name == entry.name.casefold()), None)
-        where = (f"move its files into landing/{like}/ (folder names are lower case)" if like else
-                 f"move each delivery into the folder of its source: {', '.join(f'{n}/' for n in SOURCES)}")
-        kind = "folder" if entry.is_dir() else "file"
-        entries.append((entry, f"this {kind} is no source's folder, so nothing in it is read; {where}"))
-    return entries
-
-
-def files_in_subfolders(landing_dir: Path, source: Source) -> list[Path]:
-    """Files in folders below the source's folder (hidden ones and the system's own left out)."""
-    folder = landing_dir / source.name
-    if not folder.is_dir():
-        return []
-    return sorted(
-        p for sub in folder.iterdir() if sub.is_dir() and not sub.name.startswith(".")
-        for p in sub.rglob("*")
-        if p.is_file() and not any(part.startswith((".", "~$")) for part in p.relative_to(folder).parts)
-        and p.name.lower() not in _SYSTEM_FILES
-    )
-
-
-def _size_and_mtime(path: Path) -> tuple[int, int]:
-    stat = path.stat()
-    return stat.st_size, stat.st_mtime_ns
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 24):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def load_source(
     con: duckdb.DuckDBPyConnection,
     source: Source,
@@ -219,7 +157,7 @@ def load_source(
                for path in files_in_subfolders(landing_dir, source)]
     for index, path in enumerate(delivered_files(landing_dir, source)):
         try:
-            as_found = _size_and_mtime(path)
+            as_found = size_and_mtime(path)
             sha = sha256_of(path)
         except OSError as error:
             results.append(FileResult(
@@ -240,7 +178,7 @@ def load_source(
                     staged = _stage_file(con, source, path, load_id, secret, index, settings,
                                          _loaded_under_name(con, source, path.name))
                 except Exception as error:
-                    if _size_and_mtime(path) != as_found:  # half written when it was read
+                    if size_and_mtime(path) != as_found:  # half written when it was read
                         results.append(_still_arriving(path))
                         continue
                     raise DeliveryReadFailed(
@@ -248,11 +186,11 @@ def load_source(
                         "Nothing of it was loaded. If the file is the cause, move it out of the landing folder "
                         "and run again (the rest loads); if not, the error says what to put right."
                     ) from error
-            if _size_and_mtime(path) != as_found:
+            if size_and_mtime(path) != as_found:
                 results.append(_still_arriving(path))
                 continue
             if settings.keep_copies:
-                _with_fallback(_archive, landing_dir, settings, path, sha)
+                with_fallback(archive, landing_dir, settings.fallback_copies_dir, path, sha)
             con.execute("BEGIN TRANSACTION")
             try:
                 sequence = con.execute("SELECT coalesce(max(delivery_seq), 0) + 1 FROM audit.loads").fetchone()[0]
@@ -271,7 +209,7 @@ def load_source(
             if staged is not None:
                 staged.drop(con)
         if result.outcome == OUTCOME_REJECTED and settings.keep_copies:
-            _with_fallback(_set_aside, landing_dir, settings, path, result.message)
+            with_fallback(set_aside, landing_dir, settings.fallback_copies_dir, path, result.message)
         results.append(result)
     return results
 
@@ -713,37 +651,4 @@ def _record_load(con, source: Source, path: Path, sha: str, load_id: str, result
     )
 
 
-def _with_fallback(copy, landing_dir: Path, settings: LoadSettings, *args) -> None:
-    """Write a copy under the landing folder, or under the fallback folder if that fails."""
-    try:
-        copy(landing_dir, *args)
-    except OSError:
-        if settings.fallback_copies_dir is None:
-            raise
-        # The copies hold organisation numbers, personal ones among them: the owner's alone.
-        settings.fallback_copies_dir.mkdir(parents=True, exist_ok=True)
-        os.chmod(settings.fallback_copies_dir, 0o700)
-        copy(settings.fallback_copies_dir, *args)
 
-
-def _archive(landing_dir: Path, path: Path, sha: str) -> None:
-    """Keep an immutable, content-addressed copy of every delivery."""
-    target = landing_dir / "archive" / sha[:2] / f"{sha}{path.suffix.lower()}"
-    if target.exists():
-        return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
-    shutil.copyfile(path, partial)
-    os.chmod(partial, 0o444)
-    os.replace(partial, target)
-
-
-def _set_aside(landing_dir: Path, path: Path, reason: str) -> None:
-    """Put a copy of a rejected file, and why, in landing/rejected/<source>/ for the sender to see.
-
-    One folder per source: two sources' files may share a name (leverans.csv), and neither
-    copy nor reason may overwrite the other's."""
-    folder = landing_dir / "rejected" / path.parent.name
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(path, folder / path.name)
-    (folder / f"{path.name}.reason.txt").write_text(reason + "\n", encoding="utf-8")

@@ -266,7 +266,7 @@ def run_command(args: argparse.Namespace) -> int:
         print(failure_paragraph(result), file=sys.stderr)
         return EXIT_FAILED
     from ingest.contracts import SOURCES
-    from ingest.load import OUTCOME_OUTSIDE_SOURCES, outside_source_folders
+    from ingest.landing import OUTCOME_OUTSIDE_SOURCES, outside_source_folders
     from orchestration.run_summary import print_summary
 
     reports = result.asset_materializations_for_node("cohort_report")

@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 
 from ingest.contracts import SOURCES
-from ingest.load import delivered_files, sha256_of
+from ingest.landing import delivered_files, sha256_of
 from orchestration.defs.resources import WarehouseResource
 from orchestration.defs.schedules import nightly_job
 
