@@ -51,6 +51,15 @@ def xlsx_two_sheets() -> bytes:
     return data
 
 
+def saved(workbook: Workbook) -> bytes:
+    """The workbook's bytes as a file of it holds them."""
+    path = HERE / "_tmp.xlsx"
+    workbook.save(path)
+    data = path.read_bytes()
+    path.unlink()
+    return data
+
+
 def xlsx(sheets: dict[str, list[list]]) -> bytes:
     """A workbook with the given sheets, rows as lists of cells."""
     workbook = Workbook()
@@ -59,11 +68,7 @@ def xlsx(sheets: dict[str, list[list]]) -> bytes:
         sheet = workbook.create_sheet(title)
         for row in rows:
             sheet.append(row)
-    path = HERE / "_tmp.xlsx"
-    workbook.save(path)
-    data = path.read_bytes()
-    path.unlink()
-    return data
+    return saved(workbook)
 
 
 PART_CELLS = ["Organisationsnummer", "Program", "Kohort"]
@@ -80,11 +85,7 @@ def xlsx_merged_header() -> bytes:
     sheet.merge_cells("B2:B3")
     sheet.merge_cells("C2:C3")
     sheet.append([ORG[4], "Exportboost", 2019, "man"])
-    path = HERE / "_tmp.xlsx"
-    workbook.save(path)
-    data = path.read_bytes()
-    path.unlink()
-    return data
+    return saved(workbook)
 
 
 def xlsx_merged_block() -> bytes:
@@ -96,11 +97,7 @@ def xlsx_merged_block() -> bytes:
         sheet.append([org, "Exportboost" if i == 0 else None, 2019 if i == 0 else None])
     sheet.merge_cells("B2:B4")
     sheet.merge_cells("C2:C4")
-    path = HERE / "_tmp.xlsx"
-    workbook.save(path)
-    data = path.read_bytes()
-    path.unlink()
-    return data
+    return saved(workbook)
 
 
 def xlsx_hidden_row() -> bytes:
@@ -111,11 +108,7 @@ def xlsx_hidden_row() -> bytes:
     for org in ORG[:3]:
         sheet.append([org, "Exportboost", 2019])
     sheet.row_dimensions[3].hidden = True
-    path = HERE / "_tmp.xlsx"
-    workbook.save(path)
-    data = path.read_bytes()
-    path.unlink()
-    return data
+    return saved(workbook)
 
 
 # name: (source, {file: bytes}, expectations)
