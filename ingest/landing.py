@@ -42,31 +42,57 @@ def delivered_files(landing_dir: Path, source: Source) -> list[Path]:
 
 
 def outside_source_folders(landing_dir: Path) -> list[tuple[Path, str]]:
-    """Files and folders in the landing folder that no source reads, with what to do about each."""
-    folders = {name for name in SOURCES} | set(_LANDING_OWN)
+    """Files and folders in the landing folder that no source reads, with what to do about each.
+
+    A source's folder spelt in other case (Markets/) is left to ``misplaced_files``, which names
+    each file in it when that source is loaded."""
     entries = []
-    for entry in sorted(landing_dir.iterdir()) if landing_dir.is_dir() else []:
-        if entry.name in folders or entry.name.startswith((".", "~$")) or entry.name.lower() in _SYSTEM_FILES:
+    for entry in _entries(landing_dir):
+        if entry.name in SOURCES or entry.name in _LANDING_OWN or _source_in_other_case(landing_dir, entry):
             continue
-        like = next((name for name in SOURCES if name == entry.name.casefold()), None)
-        where = (f"move its files into landing/{like}/ (folder names are lower case)" if like else
-                 f"move each delivery into the folder of its source: {', '.join(f'{n}/' for n in SOURCES)}")
         kind = "folder" if entry.is_dir() else "file"
-        entries.append((entry, f"this {kind} is no source's folder, so nothing in it is read; {where}"))
+        entries.append((entry, f"this {kind} is no source's folder, so nothing in it is read; move each delivery "
+                               f"into the folder of its source: {', '.join(f'{n}/' for n in SOURCES)}"))
     return entries
 
 
-def files_in_subfolders(landing_dir: Path, source: Source) -> list[Path]:
-    """Files in folders below the source's folder (hidden ones and the system's own left out)."""
+def misplaced_files(landing_dir: Path, source: Source) -> list[tuple[Path, str]]:
+    """Files meant for the source that it does not read, with what to do about each: those in a
+    subfolder of its folder (two subfolders may hold files of one name) and those in its folder
+    spelt in other case (Markets/)."""
     folder = landing_dir / source.name
-    if not folder.is_dir():
-        return []
-    return sorted(
-        p for sub in folder.iterdir() if sub.is_dir() and not sub.name.startswith(".")
-        for p in sub.rglob("*")
-        if p.is_file() and not any(part.startswith((".", "~$")) for part in p.relative_to(folder).parts)
-        and p.name.lower() not in _SYSTEM_FILES
-    )
+    misplaced = []
+    if folder.is_dir():
+        misplaced += [(path, f"is in a subfolder of landing/{source.name}/, where no file is read; move it into "
+                             f"landing/{source.name}/ itself (under a name no other delivery there has)")
+                      for sub in _entries(folder) if sub.is_dir() for path in _files_below(sub)]
+    for other in _entries(landing_dir):
+        if _source_in_other_case(landing_dir, other) == source.name:
+            misplaced += [(path, f"is in landing/{other.name}/, which is not read (folder names are lower case); "
+                                 f"move it into landing/{source.name}/") for path in _files_below(other)]
+    return misplaced
+
+
+def _entries(folder: Path) -> list[Path]:
+    """The folder's entries, less hidden files, Office's lock files and the system's own."""
+    return sorted(entry for entry in folder.iterdir()
+                  if not entry.name.startswith((".", "~$")) and entry.name.lower() not in _SYSTEM_FILES)
+
+
+def _files_below(folder: Path) -> list[Path]:
+    return sorted(path for path in folder.rglob("*") if path.is_file()
+                  and not any(part.startswith((".", "~$")) for part in path.relative_to(folder).parts)
+                  and path.name.lower() not in _SYSTEM_FILES)
+
+
+def _source_in_other_case(landing_dir: Path, entry: Path) -> str | None:
+    """The source whose folder ``entry`` is, spelt in other case, unless the file system takes
+    it for that folder anyway (case-insensitive, as on macOS or Windows)."""
+    name = entry.name.casefold()
+    if not entry.is_dir() or name not in SOURCES or entry.name == name:
+        return None
+    proper = landing_dir / name
+    return None if proper.exists() and proper.samefile(entry) else name
 
 
 def size_and_mtime(path: Path) -> tuple[int, int]:

@@ -37,7 +37,7 @@ from ingest.delivery import Delivery, FileRejected
 from ingest.landing import (
     archive,
     delivered_files,
-    files_in_subfolders,
+    misplaced_files,
     set_aside,
     sha256_of,
     size_and_mtime,
@@ -92,11 +92,11 @@ OUTCOME_DUPLICATE = "duplicate"
 # changed while it was read is still being copied to the landing folder (the next night, or the
 # landing sensor, reads it once it stands still); one that cannot be opened (no read access, held
 # locked by another program) waits for someone to put that right. A file in a subfolder of a
-# source's folder is no delivery (two subfolders may hold files of one name); it is named, not read.
+# source's folder, or in its folder spelt in other case, is named, not read (``misplaced_files``).
 OUTCOME_STILL_ARRIVING = "still_arriving"
 OUTCOME_NOT_READABLE = "not_readable"
-OUTCOME_IN_SUBFOLDER = "in_subfolder"
-NOT_READ_OUTCOMES = (OUTCOME_STILL_ARRIVING, OUTCOME_NOT_READABLE, OUTCOME_IN_SUBFOLDER)
+OUTCOME_MISPLACED = "misplaced"
+NOT_READ_OUTCOMES = (OUTCOME_STILL_ARRIVING, OUTCOME_NOT_READABLE, OUTCOME_MISPLACED)
 DELIVERY_COLUMNS = [("_file_sha256", "VARCHAR"), ("_delivery_seq", "INTEGER")]
 
 
@@ -151,10 +151,7 @@ def load_source(
     )
     _check_pseudonym_key(con, source, secret, settings.key_origin)
     _check_counties(con, settings.counties)
-    results = [FileResult(path, OUTCOME_IN_SUBFOLDER, 0, 0, 0,
-                          f"is in a subfolder of landing/{source.name}/, where no file is read; move it into "
-                          f"landing/{source.name}/ itself (under a name no other delivery there has)")
-               for path in files_in_subfolders(landing_dir, source)]
+    results = [FileResult(path, OUTCOME_MISPLACED, 0, 0, 0, reason) for path, reason in misplaced_files(landing_dir, source)]
     for index, path in enumerate(delivered_files(landing_dir, source)):
         try:
             as_found = size_and_mtime(path)

@@ -147,7 +147,8 @@ def test_files_the_night_cannot_or_does_not_read_are_named_and_the_rest_loads(sm
     out = capsys.readouterr().out
     assert f"NOT READ {locked}: cannot be opened (Permission denied)" in out and "read access" in out
     assert f"NOT READ {nested}: is in a subfolder of landing/participants/" in out
-    assert f"NOT READ {markets}: this folder is no source's folder" in out and "into landing/markets/" in out
+    assert f"NOT READ {markets / 'export_markets.csv'}: is in landing/Markets/, which is not read" in out
+    assert "move it into landing/markets/" in out and f"NOT READ {markets}:" not in out
     assert f"NOT READ {loose}: this file is no source's folder" in out
     assert _published_memberships(warehouse) == _expected(good)
     with duckdb.connect(str(warehouse / "followup.duckdb"), read_only=True) as con:
