@@ -342,3 +342,22 @@ def test_report_command_writes_into_out(nightly_run, specs, tmp_path):
 def test_report_without_a_published_warehouse_exits_2(tmp_path, capsys):
     assert run_cli("report", "--warehouse", str(tmp_path / "nowhere")) == 2
     assert "followup run" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("cohort_turnover_firms, total_hidden", [
+    ((12, 3), True),      # one hidden cohort of 3 firms: total minus the one shown is those 3 firms' figure
+    ((12, 1, 2), True),   # two hidden cohorts resting on 3 firms together
+    ((12, 3, 2), False),  # two hidden cohorts resting on 5 firms together: no smaller a group than the rule allows
+    ((12, 3, 4), False),  # the hidden cohorts rest on 7 firms together
+    ((12, 9), False),     # nothing hidden
+])
+def test_the_total_is_hidden_where_it_would_give_a_hidden_cohort_away(cohort_turnover_firms, total_hidden):
+    from warehouse.cohort_report.page import total_figures_to_hide
+
+    rows = [{"program": "P", "cohort_year": 2015 + i, "n_firms_with_turnover": n, "n_firms_with_employees": 20,
+             "n_firms_turnover_change": 20, "n_firms_employment_change": 20} for i, n in enumerate(cohort_turnover_firms)]
+    total = {"program": "Samtliga insatser", "cohort_year": None, "n_firms_with_turnover": sum(cohort_turnover_firms),
+             "n_firms_with_employees": 20 * len(rows), "n_firms_turnover_change": 20 * len(rows),
+             "n_firms_employment_change": 20 * len(rows)}
+    hidden = total_figures_to_hide(pd.DataFrame([total, *rows]))
+    assert hidden == ({"turnover_sum_tkr", "turnover_mean_tkr"} if total_hidden else set())

@@ -14,7 +14,7 @@ import pandas as pd
 import vl_convert
 
 from warehouse.cohort_report.charts import Figure
-from warehouse.cohort_report.queries import MIN_FIRMS_SHOWN, ReportData
+from warehouse.cohort_report.queries import ALL_COHORTS, MIN_FIRMS_SHOWN, ReportData
 
 # The Vega-Lite version altair writes, in vl-convert's spelling ("5.20").
 VEGA_LITE_VERSION = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
@@ -132,6 +132,33 @@ def _shown_if(n_firms: int, value, decimals: int = 0) -> str:
     return _number(value, decimals) if n_firms >= MIN_FIRMS_SHOWN else HIDDEN_MARK
 
 
+# The firm counts the key-figure table's figures rest on, each with the figures it shows.
+_KEY_FIGURE_BASES = {
+    "n_firms_with_turnover": ("turnover_sum_tkr", "turnover_mean_tkr"),
+    "n_firms_with_employees": ("employees_sum", "employees_mean"),
+    "n_firms_turnover_change": ("turnover_change_pct",),
+    "n_firms_employment_change": ("employment_change_pct",),
+}
+
+
+def total_figures_to_hide(key_figures: pd.DataFrame) -> set[str]:
+    """The total row's figures that would give away a hidden cohort (secondary suppression).
+
+    The total sums the cohorts: total minus the cohorts shown is what the hidden ones hold. When
+    those rest on fewer than MIN_FIRMS_SHOWN firms together (one cohort of 3 firms, say), the
+    total is hidden too; when they rest on more, the difference is no smaller a group than the
+    rule allows.
+    """
+    cohorts = key_figures[key_figures["program"] != ALL_COHORTS]
+    hidden = set()
+    for base, figures in _KEY_FIGURE_BASES.items():
+        n = cohorts[base].fillna(0)
+        in_hidden_cohorts = n[(n > 0) & (n < MIN_FIRMS_SHOWN)].sum()
+        if 0 < in_hidden_cohorts < MIN_FIRMS_SHOWN:
+            hidden.update(figures)
+    return hidden
+
+
 def _key_figures_html(key_figures: pd.DataFrame) -> str:
     """The evaluation's table (shared/reference/seed_cohort_table.csv): same rows, same columns, same order."""
     columns = [("Program", False), ("Cohort", False), ("Firms", True), ("Net turnover, sum (kSEK)", True),
@@ -139,16 +166,23 @@ def _key_figures_html(key_figures: pd.DataFrame) -> str:
                ("Change in net turnover (%)", True), ("Change in employment (%)", True),
                ("Base → follow-up year", False), ("Firms in the changes (turnover / employment)", True)]
     rows = []
+    total_hidden = total_figures_to_hide(key_figures)
     for r in key_figures.itertuples():
         base = "each cohort's own" if pd.isna(r.base_year) else str(int(r.base_year))
+
+        def shown(n_firms: int, figure: str, decimals: int = 0, r=r) -> str:
+            if r.program == ALL_COHORTS and figure in total_hidden:
+                return HIDDEN_MARK
+            return _shown_if(n_firms, getattr(r, figure), decimals)
+
         rows.append([
             r.program, "" if pd.isna(r.cohort_year) else str(int(r.cohort_year)), _number(r.n_firms),
-            _shown_if(r.n_firms_with_turnover, r.turnover_sum_tkr),
-            _shown_if(r.n_firms_with_turnover, r.turnover_mean_tkr),
-            _shown_if(r.n_firms_with_employees, r.employees_sum),
-            _shown_if(r.n_firms_with_employees, r.employees_mean, 1),
-            _shown_if(r.n_firms_turnover_change, r.turnover_change_pct, 1),
-            _shown_if(r.n_firms_employment_change, r.employment_change_pct, 1),
+            shown(r.n_firms_with_turnover, "turnover_sum_tkr"),
+            shown(r.n_firms_with_turnover, "turnover_mean_tkr"),
+            shown(r.n_firms_with_employees, "employees_sum"),
+            shown(r.n_firms_with_employees, "employees_mean", 1),
+            shown(r.n_firms_turnover_change, "turnover_change_pct", 1),
+            shown(r.n_firms_employment_change, "employment_change_pct", 1),
             f"{base} → {int(r.followup_year)}",
             f"{int(r.n_firms_turnover_change)} / {int(r.n_firms_employment_change)}",
         ])
@@ -156,7 +190,8 @@ def _key_figures_html(key_figures: pd.DataFrame) -> str:
         "<h2>Economic key figures per cohort</h2>"
         "<p class='note'>In the layout of the 2020 evaluation's table. Levels are for the follow-up year; changes "
         "compare it with each cohort's base year (intake year − 1) over the firms observed in both years. "
-        f"'{HIDDEN_MARK}': the figure rests on fewer than {MIN_FIRMS_SHOWN} firms and is hidden. "
+        f"'{HIDDEN_MARK}': the figure rests on fewer than {MIN_FIRMS_SHOWN} firms and is hidden; a total is hidden "
+        "too where it and the figures shown would give a hidden one away. "
         "Source: marts.rpt_cohort_summary.</p>"
         f"<div id='key-figures'>{_table(columns, rows)}</div>"
     )
