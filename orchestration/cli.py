@@ -227,9 +227,18 @@ def prepare_environment(landing: Path, warehouse: Path) -> None:
     os.environ[LANDING_ENV] = str(landing.resolve())
     os.environ[WAREHOUSE_ENV] = str(warehouse.resolve())
     home = Path(os.environ.get("DAGSTER_HOME") or warehouse.resolve() / ".dagster")
+    ours = not home.exists() or home.resolve() == warehouse.resolve() / ".dagster"
     home.mkdir(parents=True, exist_ok=True)
+    if ours:  # a Dagster home named in the environment that existed before is its owner's to set
+        _owner_only(home)
     os.environ["DAGSTER_HOME"] = str(home)
     write_dagster_yaml(home)
+
+
+def _owner_only(folder: Path) -> None:
+    """Run records and logs name the delivered files, and a file's name may hold a personal
+    identity number ("Anna Andersson 850312-1231.csv"): they are the owner's alone."""
+    os.chmod(folder, 0o700)
 
 
 def write_dagster_yaml(home: Path) -> None:
@@ -291,6 +300,7 @@ def execute_nightly(rebuild: bool = False):
     # Step output (dbt's log lines among it) goes to a log file; the terminal gets the summary.
     log_dir = Path(os.environ[WAREHOUSE_ENV]) / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
+    _owner_only(log_dir)
     # Two locks: the Dagster home's makes releasing its dead nights safe; the warehouse's keeps
     # out a night on another Dagster home.
     with dg.DagsterInstance.get() as instance, _night_lock(Path(instance.root_directory), "Dagster home"), \

@@ -79,6 +79,9 @@ def test_published_file_holds_no_identifiers(nightly_run):
     assert stat.S_IMODE(restricted.stat().st_mode) == 0o600
     # The working database keeps the raw rows, numbers among them: only its owner may enter.
     assert stat.S_IMODE((nightly_run["warehouse"] / "work").stat().st_mode) == 0o700
+    # Run records and logs name the delivered files, whose names may hold a personal number.
+    for folder in ("dagster_home", "logs"):
+        assert stat.S_IMODE((nightly_run["warehouse"] / folder).stat().st_mode) == 0o700, folder
     with duckdb.connect(str(published(nightly_run)), read_only=True) as con:
         schemas = {r[0] for r in con.execute("SELECT DISTINCT schema_name FROM duckdb_tables()").fetchall()}
         text_columns = con.execute(
