@@ -48,10 +48,12 @@ def write_cohort_report(published: Path, out_dir: Path, run_date: str, bundle_ca
     out_dir.mkdir(parents=True, exist_ok=True)
     charts = []
     for figure in figures:
+        path = out_dir / f"{figure.name}.png"
         if figure.spec is not None:
-            path = out_dir / f"{figure.name}.png"
             path.write_bytes(vl_convert.vegalite_to_png(figure.spec, vl_version=VEGA_LITE_VERSION, scale=PNG_SCALE))
             charts.append(path)
+        else:  # hidden tonight: an earlier report's chart in the same folder must not stand beside this one
+            path.unlink(missing_ok=True)
     page = out_dir / REPORT_NAME
     page.write_text(render_page(data, figures, run_date, f"{data_as_of:%Y-%m-%d %H:%M}", bundle_cache), encoding="utf-8")
     return ReportFiles(page, charts)
