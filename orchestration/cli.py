@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample = commands.add_parser("sample", help="write a synthetic region in the landing format")
     sample.add_argument("--out", type=Path, required=True, help="landing folder to write")
     sample.add_argument("--firms", type=firm_count, default=None, help="number of firms (default 20000, at least 10)")
-    sample.add_argument("--seed", type=int, default=None, help="random seed (default 2020)")
+    sample.add_argument("--seed", type=seed_value, default=None, help="random seed (default 2020)")
 
     sql = commands.add_parser("sql", help="query the published warehouse, read-only")
     sql.add_argument("query", help="a SQL query, e.g. \"select * from marts.rpt_cohort_summary\"")
@@ -94,7 +94,27 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"run": run_command, "sample": sample_command, "sql": sql_command, "extract": extract_command,
                "docs": docs_command, "report": report_command}[args.command]
-    return handler(args)
+    try:
+        return handler(args)
+    except BrokenPipeError:
+        # Whoever read the output stopped reading (`| head`): what was asked is done.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except OSError as error:  # a folder that cannot be written, a file where a folder should be
+        print(f"error: {error.filename or ''}: {error.strerror or error}; give a folder that can be written to "
+              "(see --out, --warehouse)", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def seed_value(text: str) -> int:
+    """``--seed``: a whole number from 0 (numpy's generators take no other)."""
+    try:
+        seed = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if seed < 0:
+        raise argparse.ArgumentTypeError(f"the seed is a whole number from 0, not {seed}")
+    return seed
 
 
 def firm_count(text: str) -> int:
@@ -130,8 +150,7 @@ def sql_command(args: argparse.Namespace) -> int:
         # the published file itself included.
         con = duckdb.connect(str(path), read_only=True, config={"enable_external_access": False})
     except duckdb.Error as exc:
-        print(f"error: {path} cannot be opened as a DuckDB database ({exc}); run `followup run --rebuild` "
-              "to publish it again", file=sys.stderr)
+        print(_cannot_open(path, exc), file=sys.stderr)
         return EXIT_USAGE
     with con:
         try:
@@ -203,11 +222,29 @@ def docs_command(args: argparse.Namespace) -> int:
 
 
 def published_files_exist(*paths: Path) -> bool:
-    """True when a nightly run has published these files; else say which are missing on stderr."""
-    missing = [p for p in paths if not p.exists()]
-    for path in missing:
-        print(f"error: {path} does not exist; run `followup run` first.", file=sys.stderr)
-    return not missing
+    """True when a nightly run has published these files and they open; else say what is wrong on stderr."""
+    import duckdb
+
+    problems = []
+    for path in paths:
+        if path.parent.is_file():
+            problems.append(f"error: {path.parent} is a file; --warehouse takes the warehouse folder, the one that "
+                            "holds it")
+        elif not path.exists():
+            problems.append(f"error: {path} does not exist; run `followup run` first.")
+        else:
+            try:
+                duckdb.connect(str(path), read_only=True).close()
+            except duckdb.Error as exc:
+                problems.append(_cannot_open(path, exc))
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return not problems
+
+
+def _cannot_open(path: Path, error: Exception) -> str:
+    return (f"error: {path} cannot be opened as a DuckDB database ({error}); run `followup run --rebuild` to "
+            "publish it again")
 
 
 def print_table(relation) -> None:
@@ -249,21 +286,36 @@ def write_dagster_yaml(home: Path) -> None:
         config.write_text(DAGSTER_YAML)
 
 
+def landing_problem(landing: Path) -> str | None:
+    """Why ``landing`` is no landing folder, or None: it must be a folder holding a source's folder."""
+    from ingest.contracts import SOURCES
+
+    folders = ", ".join(f"{name}/" for name in SOURCES)
+    if landing.is_file():
+        return f"{landing} is a file; --landing takes the landing folder, the one with {folders}"
+    if not landing.is_dir():
+        return (f"the landing folder {landing} does not exist. Point --landing at the folder with {folders} or "
+                f"create a sample region with `followup sample --out {landing}`.")
+    if landing.name in SOURCES:
+        return (f"{landing} is the folder of the source {landing.name}; --landing takes the folder that holds it "
+                f"(and the other sources' folders: {folders})")
+    if not any((landing / name).is_dir() for name in SOURCES):
+        return (f"the landing folder {landing} holds none of the sources' folders ({folders}); point --landing at "
+                "the folder that holds them, or create them and deliver the files into them")
+    return None
+
+
 def run_command(args: argparse.Namespace) -> int:
-    if not args.landing.is_dir():
-        print(
-            f"error: the landing folder {args.landing} does not exist. Point --landing at the folder with "
-            "participants/, bisnode/, baselines/, markets/ and targets/, or create a sample region with "
-            f"`followup sample --out {args.landing}`.",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
     from orchestration.defs.resources import COUNTIES_ENV, covered_counties
 
     try:
         covered_counties()
     except ValueError as error:
         print(f"error: {COUNTIES_ENV}={error}", file=sys.stderr)
+        return EXIT_USAGE
+    problem = landing_problem(args.landing)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return EXIT_USAGE
     prepare_environment(args.landing, args.warehouse)
     try:

@@ -115,3 +115,12 @@ def test_a_selection_of_nothing_is_a_usage_error(warehouse_copy, capsys, selecti
     message = capsys.readouterr().err
     assert "Nothing was written" in message and named in message
     assert not list((warehouse_copy / "extracts").glob("*/*_*/indikatorer.csv"))
+
+
+def test_an_extract_to_a_file_where_its_folder_should_be_is_a_usage_error(warehouse_copy, tmp_path, capsys):
+    a_file = tmp_path / "extract"
+    a_file.write_text("kept")
+    assert run_cli("extract", "tillvaxtverket", "--out", str(a_file), "--warehouse", str(warehouse_copy)) == 2
+    err = capsys.readouterr().err
+    assert str(a_file) in err and "Traceback" not in err
+    assert a_file.read_text() == "kept"

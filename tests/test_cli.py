@@ -1,0 +1,64 @@
+"""The command line's answers to mistaken invocations: a one-line error and exit 2, no traceback."""
+
+import subprocess
+import sys
+
+import pytest
+
+from orchestration.cli import EXIT_OK, EXIT_USAGE, landing_problem
+from tests.conftest import run_cli
+
+
+def test_the_landing_folder_must_hold_a_sources_folder(tmp_path):
+    a_file = tmp_path / "landing.txt"
+    a_file.write_text("x")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "region" / "participants").mkdir(parents=True)
+    assert "is a file" in landing_problem(a_file)
+    assert "does not exist" in landing_problem(tmp_path / "nowhere")
+    assert "holds none of the sources' folders" in landing_problem(tmp_path / "empty")
+    assert "is the folder of the source participants; --landing takes the folder that holds it" in landing_problem(
+        tmp_path / "region" / "participants")
+    assert landing_problem(tmp_path / "region") is None
+
+
+def test_a_run_on_a_landing_folder_without_sources_stops_before_it_starts(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert run_cli("run", "--landing", str(tmp_path / "empty"), "--warehouse", str(tmp_path / "wh")) == EXIT_USAGE
+    assert "holds none of the sources' folders" in capsys.readouterr().err
+    assert not (tmp_path / "wh").exists()
+
+
+def test_a_negative_seed_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exited:
+        run_cli("sample", "--out", str(tmp_path), "--seed", "-1")
+    assert exited.value.code == 2 and "the seed is a whole number from 0" in capsys.readouterr().err
+
+
+def test_a_file_where_a_folder_should_be_is_a_usage_error(tmp_path, capsys):
+    a_file = tmp_path / "landing"
+    a_file.write_text("x")
+    assert run_cli("sample", "--out", str(a_file), "--firms", "10") == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert str(a_file) in err and "give a folder that can be written to" in err and "Traceback" not in err
+
+
+def test_commands_on_the_published_file_say_when_it_is_no_database_or_no_folder_was_given(tmp_path, capsys):
+    warehouse = tmp_path / "warehouse"
+    warehouse.mkdir()
+    (warehouse / "followup.duckdb").write_text("overwritten by some other program")
+    assert run_cli("report", "--warehouse", str(warehouse), "--out", str(tmp_path / "r")) == EXIT_USAGE
+    assert "cannot be opened as a DuckDB database" in capsys.readouterr().err
+    assert run_cli("sql", "select 1", "--warehouse", str(warehouse / "followup.duckdb")) == EXIT_USAGE
+    assert "--warehouse takes the warehouse folder" in capsys.readouterr().err
+
+
+def test_output_cut_short_by_its_reader_is_no_error(nightly_run):
+    """`followup sql ... | head`: the reader stops reading; no traceback, and the command succeeded."""
+    completed = subprocess.run(
+        ["bash", "-c", f"{sys.executable} -m orchestration.cli sql 'select * from range(200000)' "
+                       f"--warehouse {nightly_run['warehouse']} | head -1; exit ${{PIPESTATUS[0]}}"],
+        capture_output=True, text=True,
+    )
+    assert completed.returncode == EXIT_OK, completed.stderr
+    assert "Traceback" not in completed.stderr
