@@ -247,14 +247,27 @@ def _cannot_open(path: Path, error: Exception) -> str:
             "publish it again")
 
 
+# Rows `followup sql` prints; a query for more says so, and narrowing it is the analyst's.
+MAX_ROWS_SHOWN = 500
+
+
 def print_table(relation) -> None:
+    """The result as a table: every value as DuckDB holds it (no rounding), NULL as NULL, and at
+    most MAX_ROWS_SHOWN rows (only those are fetched, so a huge result cannot fill the memory)."""
     if relation is None:  # a statement without a result
         return
-    frame = relation.df()
     import pandas as pd
 
-    with pd.option_context("display.max_rows", 500, "display.max_columns", 50, "display.width", 250):
+    rows = relation.fetchmany(MAX_ROWS_SHOWN + 1)
+    shown = [["NULL" if value is None else value for value in row] for row in rows[:MAX_ROWS_SHOWN]]
+    if not shown:
+        print("  ".join(relation.columns) + "\n(no rows)")
+        return
+    frame = pd.DataFrame(shown, columns=relation.columns, dtype=object)
+    with pd.option_context("display.max_rows", None, "display.max_columns", 50, "display.width", 250):
         print(frame.to_string(index=False))
+    if len(rows) > MAX_ROWS_SHOWN:
+        print(f"(only the first {MAX_ROWS_SHOWN} rows are shown; narrow the query, e.g. with WHERE or LIMIT)")
 
 
 def prepare_environment(landing: Path, warehouse: Path) -> None:

@@ -62,3 +62,13 @@ def test_output_cut_short_by_its_reader_is_no_error(nightly_run):
     )
     assert completed.returncode == EXIT_OK, completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+def test_sql_prints_values_as_duckdb_holds_them(nightly_run, capsys):
+    query = ("select 1584407123.5::double as turnover, 1.23456789::decimal(18, 8) as ratio, null::double as missing, "
+             "'nan'::double as not_a_number, x from range(600) t(x)")
+    assert run_cli("sql", query, "--warehouse", str(nightly_run["warehouse"])) == EXIT_OK
+    out = capsys.readouterr().out
+    first = out.splitlines()[1].split()
+    assert first == ["1584407123.5", "1.23456789", "NULL", "NaN", "0"]
+    assert "only the first 500 rows are shown" in out and len(out.splitlines()) == 1 + 500 + 1
