@@ -163,10 +163,12 @@ def sql_command(args: argparse.Namespace) -> int:
 
 def extract_command(args: argparse.Namespace) -> int:
     from orchestration.night import today
-    from warehouse.extracts import selection_problem, write_tillvaxtverket_extract
+    from warehouse.extracts import published_program, selection_problem, write_tillvaxtverket_extract
 
     if not published_files_exist(published_file(args.warehouse), identifiers_file(args.warehouse)):
         return EXIT_USAGE
+    if args.program is not None:
+        args.program = published_program(published_file(args.warehouse), args.program)
     problem = selection_problem(published_file(args.warehouse), args.program, args.year)
     if problem:
         print(f"error: {problem}. Nothing was written.", file=sys.stderr)

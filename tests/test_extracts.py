@@ -2,6 +2,7 @@
 
 import shutil
 import stat
+import unicodedata
 
 import pandas as pd
 import pytest
@@ -124,3 +125,12 @@ def test_an_extract_to_a_file_where_its_folder_should_be_is_a_usage_error(wareho
     err = capsys.readouterr().err
     assert str(a_file) in err and "Traceback" not in err
     assert a_file.read_text() == "kept"
+
+
+def test_a_program_typed_in_other_case_spacing_or_unicode_form_selects_it(warehouse_copy):
+    typed = unicodedata.normalize("NFD", "gå  GLOBALT")
+    assert run_cli("extract", "tillvaxtverket", "--program", typed, "--year", "2018",
+                   "--warehouse", str(warehouse_copy)) == 0
+    (selected,) = (warehouse_copy / "extracts").glob("*/Gå_globalt_2018/indikatorer.csv")
+    rows = pd.read_csv(selected, sep=";", encoding="utf-8-sig")
+    assert len(rows) > 0 and set(rows["Program"]) == {"Gå globalt"}

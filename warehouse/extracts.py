@@ -9,6 +9,7 @@ Swedish Excel opens it correctly.
 from __future__ import annotations
 
 import os
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +51,18 @@ def _filters(program: str | None, year: int | None, year_column: str) -> tuple[s
         clauses.append(f"{year_column} = ?")
         params.append(year)
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def published_program(published: Path, program: str) -> str:
+    """The program as the indicators name it, for a name typed in other case, spacing or Unicode
+    form ("gå  globalt" for "Gå globalt", as deliveries are matched); else the name as typed."""
+    def key(name: str) -> str:
+        return " ".join(unicodedata.normalize("NFC", name).casefold().split())
+
+    with duckdb.connect(str(published), read_only=True) as con:
+        programs = [p for (p,) in con.execute("SELECT DISTINCT program FROM marts.rpt_tillvaxtverket_indicators").fetchall()]
+    matches = [p for p in programs if key(p) == key(program)]
+    return matches[0] if len(matches) == 1 else program
 
 
 def selection_problem(published: Path, program: str | None, year: int | None) -> str | None:
