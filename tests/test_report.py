@@ -361,3 +361,20 @@ def test_the_total_is_hidden_where_it_would_give_a_hidden_cohort_away(cohort_tur
              "n_firms_employment_change": 20 * len(rows)}
     hidden = total_figures_to_hide(pd.DataFrame([total, *rows]))
     assert hidden == ({"turnover_sum_tkr", "turnover_mean_tkr"} if total_hidden else set())
+
+
+@pytest.mark.parametrize("women, men, total, total_hidden", [
+    ((2, None), (6, 83.3), (8, 75.0), True),     # all firms minus men: the 2 women (no leader of unknown gender)
+    ((2, None), (6, 83.3), (12, 75.0), False),   # minus men: 2 women and 4 unknown, 6 firms together
+    ((6, 50.0), (6, 50.0), (14, 50.0), True),    # both shown: all firms minus both are the 2 of unknown gender
+    ((6, 50.0), (6, 50.0), (12, 50.0), False),   # both shown, nobody else
+])
+def test_the_all_firms_share_is_hidden_where_it_would_give_a_small_group_away(women, men, total, total_hidden):
+    from warehouse.cohort_report.charts import hide_totals_that_give_a_group_away
+
+    long = pd.DataFrame([{"program": "P", "cohort_year": 2015, "measure": "m", "leader_gender": gender,
+                          "n_denominator": n, "share_pct": share}
+                         for gender, (n, share) in (("kvinna", women), ("man", men), ("totalt", total))])
+    out = hide_totals_that_give_a_group_away(long).set_index("leader_gender")
+    assert pd.isna(out.loc["totalt", "share_pct"]) == total_hidden
+    assert out.loc["man", "share_pct"] == men[1]

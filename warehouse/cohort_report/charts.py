@@ -12,7 +12,7 @@ import altair as alt
 import pandas as pd
 
 from expectations.suites import AGE_BANDS, SCB_SIZE_CLASSES
-from warehouse.cohort_report.queries import ALL_COHORTS
+from warehouse.cohort_report.queries import ALL_COHORTS, MIN_FIRMS_SHOWN
 
 OUTCOMES = {"turnover": "Net turnover", "employees": "Employment"}
 GROUPS = {"participants": "Participants", "matched_controls": "Matched controls"}
@@ -135,19 +135,41 @@ def representativity_figure(representativity: pd.DataFrame, dimension: str, base
     return Figure(name, heading, _titled(chart, heading, subtitle), hidden)
 
 
+def hide_totals_that_give_a_group_away(long: pd.DataFrame) -> pd.DataFrame:
+    """Hide the "all firms" share wherever it and the shares shown would give a small group away
+    (secondary suppression): with one gender's share hidden, all firms minus the other gender is
+    the hidden one plus the firms whose leader's gender is unknown; with both shown, it is the
+    unknown ones. When that group has fewer than MIN_FIRMS_SHOWN firms with the data, the total
+    goes. ``long``: one row per cohort, gender and measure (share_pct, n_denominator)."""
+    out = long.copy()
+    out["secondary"] = False
+    for (_, _, _), group in out.groupby(["program", "cohort_year", "measure"]):
+        by_gender = group.set_index("leader_gender")
+        if "totalt" not in by_gender.index or pd.isna(by_gender.loc["totalt", "share_pct"]):
+            continue
+        shown = [g for g in ("kvinna", "man") if g in by_gender.index and not pd.isna(by_gender.loc[g, "share_pct"])]
+        rest = by_gender.loc["totalt", "n_denominator"] - sum(by_gender.loc[g, "n_denominator"] for g in shown)
+        if 0 < rest < MIN_FIRMS_SHOWN:
+            total = group.index[group["leader_gender"] == "totalt"]
+            out.loc[total, ["share_pct", "secondary"]] = [None, True]
+    return out
+
+
 def export_outcomes_figure(exports: pd.DataFrame) -> Figure:
     """Per cohort, at its latest follow-up year: shares increasing export, on a new market, growing on an existing one."""
     name = "export_outcomes"
     heading = "Export outcomes per cohort, by the gender of the firm's leader"
     hidden = []
     # Each share is hidden on its own denominator, so a row can show some shares and hide others.
-    long = pd.concat([
+    long = hide_totals_that_give_a_group_away(pd.concat([
         exports.assign(measure=measure, share_pct=exports[share], n_denominator=exports[denominator])
         for measure, (share, denominator) in EXPORT_MEASURES.items()
-    ])
+    ], ignore_index=True))
     for _, row in long[long["share_pct"].isna()].iterrows():
+        why = ("hidden, since with the shares shown it would give away a group of fewer than 5 firms"
+               if row["secondary"] else "fewer than 5 firms with the data: share hidden")
         hidden.append(f"{row['program']} {row['cohort_year']}, {GENDERS[row['leader_gender']].lower()}, "
-                      f"{row['measure'].lower()}: fewer than 5 firms with the data: share hidden")
+                      f"{row['measure'].lower()}: {why}")
     visible = long.dropna(subset=["share_pct"]).copy()
     if visible.empty:
         return Figure(name, heading, None, hidden)
