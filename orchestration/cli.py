@@ -131,8 +131,16 @@ def firm_count(text: str) -> int:
 
 
 def sample_command(args: argparse.Namespace) -> int:
-    from ingest.sample_region import DEFAULT_FIRMS, DEFAULT_SEED, generate
+    from ingest.sample_region import DEFAULT_FIRMS, DEFAULT_SEED, MANIFEST_NAME, generate
 
+    # A sample written over real deliveries would mix the two, and a night would take its files
+    # for redeliveries: only an empty folder or an earlier sample region is written to.
+    if args.out.is_dir() and any(args.out.iterdir()):
+        if (args.out / "archive").exists() or not (args.out / MANIFEST_NAME).exists():
+            read = " and a warehouse has read it (archive/)" if (args.out / "archive").exists() else ""
+            print(f"error: {args.out} holds files that are no sample region's{read}; give an empty folder, or "
+                  "one an earlier `followup sample` wrote", file=sys.stderr)
+            return EXIT_USAGE
     firms = DEFAULT_FIRMS if args.firms is None else args.firms
     manifest = generate(args.out, firms, DEFAULT_SEED if args.seed is None else args.seed)
     print(f"wrote a sample region of {manifest['n_firms']} firms (seed {manifest['seed']}) to {args.out}")

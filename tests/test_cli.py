@@ -72,3 +72,14 @@ def test_sql_prints_values_as_duckdb_holds_them(nightly_run, capsys):
     first = out.splitlines()[1].split()
     assert first == ["1584407123.5", "1.23456789", "NULL", "NaN", "0"]
     assert "only the first 500 rows are shown" in out and len(out.splitlines()) == 1 + 500 + 1
+
+
+def test_a_sample_is_not_written_over_deliveries(tmp_path, capsys):
+    landing = tmp_path / "landing"
+    (landing / "participants").mkdir(parents=True)
+    (landing / "participants" / "lista.csv").write_text("Organisationsnummer;Program;Kohort\n")
+    assert run_cli("sample", "--out", str(landing), "--firms", "10") == EXIT_USAGE
+    assert "holds files that are no sample region's" in capsys.readouterr().err
+    assert [p.name for p in (landing / "participants").iterdir()] == ["lista.csv"]
+    assert run_cli("sample", "--out", str(tmp_path / "region"), "--firms", "10") == EXIT_OK
+    assert run_cli("sample", "--out", str(tmp_path / "region"), "--firms", "10") == EXIT_OK  # an earlier sample
