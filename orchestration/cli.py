@@ -108,25 +108,23 @@ def main(argv: list[str] | None = None) -> int:
 
 def seed_value(text: str) -> int:
     """``--seed``: a whole number from 0 (numpy's generators take no other)."""
-    try:
-        seed = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if seed < 0:
-        raise argparse.ArgumentTypeError(f"the seed is a whole number from 0, not {seed}")
-    return seed
+    return _whole_number(text, 0, "the seed is a whole number from 0, not {n}")
 
 
 def firm_count(text: str) -> int:
     """``--firms``: a whole number of at least MIN_FIRMS (argparse makes anything else exit 2)."""
     from ingest.sample_region import MIN_FIRMS
 
+    return _whole_number(text, MIN_FIRMS, f"a sample region needs at least {MIN_FIRMS} firms, not {{n}}")
+
+
+def _whole_number(text: str, least: int, too_small: str) -> int:
     try:
         n = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if n < MIN_FIRMS:
-        raise argparse.ArgumentTypeError(f"a sample region needs at least {MIN_FIRMS} firms, not {n}")
+    if n < least:
+        raise argparse.ArgumentTypeError(too_small.format(n=n))
     return n
 
 
