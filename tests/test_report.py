@@ -378,3 +378,22 @@ def test_the_all_firms_share_is_hidden_where_it_would_give_a_small_group_away(wo
     out = hide_totals_that_give_a_group_away(long).set_index("leader_gender")
     assert pd.isna(out.loc["totalt", "share_pct"]) == total_hidden
     assert out.loc["man", "share_pct"] == men[1]
+
+
+def test_a_report_written_over_an_earlier_one_leaves_no_chart_it_hides(nightly_run, tmp_path):
+    """A chart hidden tonight (no cohort has export data to show) must not stand beside the
+    page as the earlier report's PNG."""
+    import shutil
+
+    from warehouse.cohort_report import write_cohort_report
+
+    published = tmp_path / "followup.duckdb"
+    shutil.copy(nightly_run["warehouse"] / "followup.duckdb", published)
+    with duckdb.connect(str(published)) as con:
+        con.execute("DELETE FROM marts.rpt_export_outcomes")
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "export_outcomes.png").write_bytes(b"an earlier night's chart")
+    files = write_cohort_report(published, out, "2026-11-29")
+    assert not (out / "export_outcomes.png").exists()
+    assert files.charts and all(chart.exists() for chart in files.charts)
