@@ -402,8 +402,9 @@ def _night_lock(folder: Path, kind: str):
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise NightAlreadyRunning(
-                f"another `followup run` is running on this {kind} ({folder}). Wait for it to "
-                "finish, or stop it, and run again.") from None
+                f"another `followup run` is running on this {kind} ({folder}). Nothing was run, and the "
+                "published warehouse is as that night leaves it. Wait for it to finish, or stop it, and run "
+                "again.") from None
         yield
 
 
@@ -448,9 +449,11 @@ def failure_paragraph(result) -> str:
         "The warehouse was published before the failure; what this step writes was not, and the next night "
         "writes it (even with nothing new delivered)." if published else "The published warehouse was left unchanged."
     )
+    advice = ("Give the account that runs the night access to the path named above" if "Permission denied" in message
+              else "Correct the file or model named above")
     return (
-        f"The nightly run failed at step '{event.step_key}': {message} {outcome} Correct the file or model named "
-        f"above and run again; the full log is run {result.run_id} in the Dagster UI (`make dev`)."
+        f"The nightly run failed at step '{event.step_key}': {message} {outcome} {advice} and run again; the full "
+        f"log is run {result.run_id} in the Dagster UI (`make dev DAGSTER_HOME={os.environ.get('DAGSTER_HOME', '')}`)."
     )
 
 

@@ -3,6 +3,7 @@
 import csv
 import hashlib
 import json
+import os
 import shutil
 import stat
 import subprocess
@@ -254,6 +255,7 @@ def test_a_night_that_fails_while_publishing_leaves_the_old_file_and_the_next_ni
     assert run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse)) == 1
     message = capsys.readouterr().err
     assert "failed at step 'published_warehouse'" in message and "unchanged" in message
+    assert f"make dev DAGSTER_HOME={os.environ['DAGSTER_HOME']}" in message  # where that night's log is
     assert published({"warehouse": warehouse}).read_bytes() == before
     assert (blocker / "kept.txt").exists()
     assert not list(warehouse.rglob("*.tmp")), "a failed publication left its staging file"
@@ -455,5 +457,6 @@ def test_a_second_night_on_the_same_dagster_home_or_warehouse_stops_with_an_erro
     with ((home if shared == "Dagster home" else warehouse / "work") / NIGHT_LOCK_FILE).open("w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
         assert run_cli("run", "--landing", str(landing_copy), "--warehouse", str(warehouse)) == 1
-    assert f"another `followup run` is running on this {shared}" in capsys.readouterr().err
+    refused = capsys.readouterr().err
+    assert f"another `followup run` is running on this {shared}" in refused and "Nothing was run" in refused
     assert not (warehouse / "followup.duckdb").exists()
