@@ -167,7 +167,8 @@ def _typed_values(column: Column, x: str, marks: NumberMarks) -> list[tuple[str,
         value = number_sql(x, marks)
     elif kind is Kind.DATE:
         # A date with a time of day (an Excel date cell with one, a system's timestamp) is that date.
-        value = (rf"CASE WHEN left({x}, 10) IN {EXCEL_ZERO_DATES} THEN NULL "
+        # Excel's empty dates: 1899-12-30 and -31 are dates, so they are turned away here (1900-01-00 is none).
+        value = (rf"CASE WHEN starts_with({x}, '1899-12-3') THEN NULL "
                  rf"WHEN regexp_full_match({x}, '\d{{4}}-\d{{2}}-\d{{2}}') THEN TRY_CAST({x} AS DATE) "
                  rf"WHEN regexp_full_match({x}, '{_DATE_FORM}') THEN CAST(TRY_CAST({x} AS TIMESTAMP) AS DATE) END")
     elif kind is Kind.GENDER:
