@@ -34,10 +34,7 @@ def delivered_files(landing_dir: Path, source: Source) -> list[Path]:
     folder = landing_dir / source.name
     if not folder.is_dir():
         return []
-    files = [
-        p for p in folder.iterdir()
-        if p.is_file() and not p.name.startswith((".", "~$")) and p.name.lower() not in _SYSTEM_FILES
-    ]
+    files = [p for p in _entries(folder) if p.is_file()]
     return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
 
 

@@ -30,13 +30,14 @@ def read_workbook(con: duckdb.DuckDBPyConnection, path: Path, source: Source, ta
     """
     try:
         sheets = _workbook_sheets(path)
-        layouts = _sheet_layouts(path)
+        found = _sheet_layouts(path)
+        layouts = {name: found.get(name, _Layout()) for name in sheets}
     except Exception as exc:  # openpyxl raises many kinds for a corrupt workbook
         raise FileRejected(path, f"the workbook cannot be opened ({exc}); save it again as .xlsx") from exc
     failure, read = None, []
     for sheet_name, frame in sheets.items():
         try:
-            read.append((sheet_name, _excel_sheet_rows(frame, source, layouts.get(sheet_name, _Layout()).merged)))
+            read.append((sheet_name, _excel_sheet_rows(frame, source, layouts[sheet_name].merged)))
         except ValueError as exc:
             failure = failure or ValueError(f"sheet '{sheet_name}': {exc}")
     if not read:
@@ -45,14 +46,15 @@ def read_workbook(con: duckdb.DuckDBPyConnection, path: Path, source: Source, ta
     if len(with_rows) > 1:
         names = ", ".join(
             f"'{name}' ({len(sheet.rows)} row{'s' * (len(sheet.rows) != 1)}"
-            f"{', hidden in Excel' if layouts.get(name, _Layout()).hidden else ''})" for name, sheet in with_rows
+            f"{', hidden in Excel' if layouts[name].hidden else ''})" for name, sheet in with_rows
         )
         raise FileRejected(
             path, f"the workbook has {source.name} rows on {len(with_rows)} sheets: {names}; put them on one "
             "sheet, or deliver one file per sheet, and deliver it again",
         )
     sheet_name, sheet = (with_rows or read)[0]
-    _reject_formulas_without_results(path, sheet_name, sheet)
+    if layouts[sheet_name].has_formulas:
+        _reject_formulas_without_results(path, sheet_name, sheet)
     con.register(f"{table}_frame", sheet.rows)
     typed_cols = ", ".join(f"CAST({c} AS VARCHAR) AS {c}" for c in sheet.headers)
     con.execute(
@@ -63,7 +65,7 @@ def read_workbook(con: duckdb.DuckDBPyConnection, path: Path, source: Source, ta
     con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM {table}_read")
     con.execute(f"CREATE OR REPLACE TEMP VIEW {table}_columns AS SELECT * EXCLUDE (_line) FROM {table}_read")
     return Delivery(path, table, sheet.header_line, "", sheet.headers, sheet.unknown, [], f"{table}_columns",
-                    _hidden_notes(sheet_name, sheet, layouts.get(sheet_name, _Layout())))
+                    _hidden_notes(sheet_name, sheet, layouts[sheet_name]))
 
 
 def _hidden_notes(sheet_name: str, sheet: _ExcelSheet, layout: _Layout) -> list[str]:
@@ -119,8 +121,6 @@ def _reject_formulas_without_results(path: Path, sheet_name: str, sheet: _ExcelS
     required value, unknown for another. Such a cell among the contract rows rejects the file.
     A formula with no saved result reads as an empty number cell; one whose result is empty text
     was saved as text, and reads as empty."""
-    if not _has_formulas(path):
-        return
     columns = {i: name for name, i in sheet.columns.items()}
     lines = set(sheet.rows["_line"])
     formulas = _sheet_cells(path, sheet_name, data_only=False)
@@ -149,13 +149,6 @@ def _sheet_cells(path: Path, sheet_name: str, data_only: bool) -> dict[tuple[int
                 for row in worksheet.iter_rows() for cell in row if hasattr(cell, "coordinate")}
 
 
-def _has_formulas(path: Path) -> bool:
-    """Whether any worksheet of the .xlsx holds a formula (an <f> element), without parsing it."""
-    with zipfile.ZipFile(path) as archive:
-        return any(re.search(rb"<f[ >/]", archive.read(name)) for name in archive.namelist()
-                   if name.startswith("xl/worksheets/") and name.endswith(".xml"))
-
-
 @dataclass(frozen=True)
 class _Layout:
     """What openpyxl's read-only mode, which a large workbook needs, does not give about a sheet."""
@@ -163,11 +156,13 @@ class _Layout:
     merged: list[tuple[int, int, int, int]] = field(default_factory=list)  # (first row, first col, last row, last col), from 0
     hidden_rows: frozenset[int] = frozenset()  # as Excel numbers them
     hidden: bool = False
+    has_formulas: bool = False  # any <f> element on the sheet
 
 
 def _sheet_layouts(path: Path) -> dict[str, _Layout]:
-    """Each sheet's merged cells, hidden rows and whether it is hidden, from the workbook's XML
-    (the sheets' names and states, where each sheet's part is, its <mergeCell>s and <row>s)."""
+    """Each sheet's merged cells, hidden rows, whether it is hidden and whether it holds formulas,
+    from the workbook's XML (the sheets' names and states, where each sheet's part is, its
+    <mergeCell>s, <row>s and <f>s), each sheet's part read once."""
     from xml.etree import ElementTree
 
     from openpyxl.utils.cell import range_boundaries
@@ -192,6 +187,7 @@ def _sheet_layouts(path: Path) -> dict[str, _Layout]:
                  for min_col, min_row, max_col, max_row in (range_boundaries(ref.decode()) for ref in merged)],
                 frozenset(int(found.group(1)) for found in hidden_rows if found),
                 sheet.get("state") in ("hidden", "veryHidden"),
+                re.search(rb"<f[ >/]", xml) is not None,
             )
     return layouts
 
