@@ -12,18 +12,20 @@ from ingest.number_marks import NumberMarks, number_sql
 from ingest.orgnr import DASHES_SQL, INVISIBLE_SQL
 
 TYPING_MACROS = r"""
--- A delivered value without the spaces around it, NULL when nothing is left. trim() removes
--- Unicode space separators, and copies every value to do so; a value of ASCII characters
--- only (as many bytes as characters) can end in no such separator but ' ', so one without a
--- ' ' at either end is already trimmed and is taken as it is, at a fraction of the cost.
+-- A delivered value without the spaces, tabs and line breaks around it (a cell pasted from
+-- a spreadsheet often ends in a tab), NULL when nothing is left. Trimming copies every value;
+-- a value of ASCII characters only (as many bytes as characters) whose first character is
+-- none of those (it sorts at or after '!') and whose last is not one of the four ASCII ones is
+-- already trimmed and is taken as it is, at a fraction of the cost.
 -- Text saved on a Mac may spell "å" as "a" and a combining ring (NFD): it looks the same and
 -- compares different, so such text is composed (NFC) before it is checked against a list
 -- (a program, an indicator, a header). Only text with a combining mark pays for that.
 CREATE OR REPLACE TEMP MACRO composed_text(t) AS
     CASE WHEN regexp_matches(t, '[\x{0300}-\x{036F}]') THEN nfc_normalize(t) ELSE t END;
 CREATE OR REPLACE TEMP MACRO delivered_text(s) AS nullif(
-    CASE WHEN strlen(s) = length(s) AND NOT (starts_with(s, ' ') OR ends_with(s, ' ')) THEN s
-    ELSE composed_text(trim(s)) END, ''
+    CASE WHEN strlen(s) = length(s) AND s >= '!'
+        AND NOT (ends_with(s, ' ') OR ends_with(s, chr(9)) OR ends_with(s, chr(10)) OR ends_with(s, chr(13))) THEN s
+    ELSE composed_text(regexp_replace(s, '^[\t\n\r\p{Z}]+|[\t\n\r\p{Z}]+$', '', 'g')) END, ''
 );
 -- Numbers arrive as "1234", "1 234,5", "1234.5", "1.234,5" or, in comma files, "1,234.5".
 -- Spaces (also the no-break, figure, thin and narrow no-break spaces that locales and word

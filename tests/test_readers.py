@@ -328,22 +328,38 @@ def test_a_typographic_minus_or_en_dash_before_a_number_is_its_sign():
     assert parsed == [(-120.5,), (-3.0,), (-1234.5,), (None,), (None,)]
 
 
-def test_delivered_text_is_the_trimmed_text():
-    """delivered_text skips trim() for plain ASCII values; it must give what nullif(trim(x), '') gives."""
+def test_delivered_text_is_the_text_without_spaces_tabs_and_line_breaks_around_it():
+    """delivered_text skips trimming for plain ASCII values; it must give what Python's strip of
+    spaces (every Unicode separator), tabs and line breaks gives, and nothing for an empty value."""
+    import sys
+    import unicodedata
+
     from ingest.typing import TYPING_MACROS
 
-    spaces = [" ", "\u00a0", "\u2007", "\u202f", "\u3000", "\u1680", "\t"]
-    texts = ["5566778899", "Smörgås AB", "", "   ", "\u00a0", None, "a b", "Å", "x\u00a0y"]
-    texts += [f"{space}{text}" for space in spaces for text in ("556677-8899", "Åre", "")]
-    texts += [f"{text}{space}" for space in spaces for text in ("1 234,5", "Älg", "x")]
+    around = " \t\n\r" + "".join(
+        c for c in map(chr, range(sys.maxunicode + 1)) if unicodedata.category(c) in ("Zs", "Zl", "Zp"))
+    spaces = [" ", "\u00a0", "\u2007", "\u202f", "\u3000", "\u1680", "\u2028", "\t", "\r\n", "\t \u00a0\t"]
+    texts = ["5566778899", "Smörgås AB", "", "   ", "\u00a0", None, "a b", "Å", "x\u00a0y", "a\tb", "\x0bx", "x\x1f"]
+    texts += [f"{space}{text}" for space in spaces for text in ("556677-8899", "Åre", "", "2019")]
+    texts += [f"{text}{space}" for space in spaces for text in ("1 234,5", "Älg", "x", "2019")]
     con = duckdb.connect()
     con.execute(TYPING_MACROS)
-    rows = con.execute(
-        "SELECT x, delivered_text(x), nullif(trim(x), '') FROM (SELECT unnest(?) AS x)", [texts]
-    ).fetchall()
+    rows = con.execute("SELECT x, delivered_text(x) FROM (SELECT unnest(?) AS x)", [texts]).fetchall()
     assert len(rows) == len(texts)
-    for text, shortcut, trimmed in rows:
-        assert shortcut == trimmed, repr(text)
+    for text, delivered in rows:
+        assert delivered == (text.strip(around) or None if text is not None else None), repr(text)
+
+
+def test_values_padded_with_tabs_in_a_semicolon_file_load_as_their_values(tmp_path):
+    """A tab before or after a value (a cell copied from a spreadsheet) is no part of it."""
+    write(tmp_path / "bisnode" / "a.csv",
+          f"{BISNODE_HEADER}\n{VALID}\t;Åkeri AB\t;\t2019\t;1 234,5\t;;3;1480\t;\t49410;2001-05-02\t;AB\t\n")
+    con, results = load(tmp_path)
+    assert (results[0].outcome, results[0].rows_loaded) == ("loaded", 1)
+    assert con.execute(
+        "SELECT fiscal_year, net_turnover_tkr, municipality_code, sni_code, registration_date, legal_form, company_name "
+        "FROM raw.bisnode").fetchone() == (2019, 1234.5, "1480", "49410", pd.Timestamp("2001-05-02").date(), "AB",
+                                           "Åkeri AB")
 
 
 def test_text_saved_decomposed_as_macos_does_matches_headers_and_lists(tmp_path):
