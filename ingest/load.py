@@ -391,7 +391,10 @@ def _write_file(con, source: Source, staged: _StagedFile, sha: str, load_id: str
     # of a national file for no row.
     if _has_earlier_delivery(con, source, sequence):
         _record_superseded(con, source, load_id, sequence)
-        _record_replaced(con, source, load_id, sequence, path)
+        replaced = _earlier_versions(con, source, path, sequence)
+        if replaced:
+            _record_replaced(con, source, load_id, sequence, path)
+            _resettle_keys(con, source, load_id, replaced, sequence)
     quarantined = staged.quarantined
     outcome = OUTCOME_QUARANTINED if quarantined else OUTCOME_LOADED
     notes = [f"{quarantined} row(s) quarantined; see audit.quarantine"] if quarantined else []
@@ -547,6 +550,69 @@ def _has_earlier_delivery(con, source: Source, sequence: int) -> bool:
     return con.execute(
         "SELECT count(*) > 0 FROM audit.loads WHERE source = ? AND delivery_seq < ?", [source.name, sequence]
     ).fetchone()[0]
+
+
+def _earlier_versions(con, source: Source, path: Path, sequence: int) -> list[int]:
+    """The deliveries of files of this name loaded before, which this one replaces."""
+    return [seq for (seq,) in con.execute(
+        f"SELECT delivery_seq FROM audit.loads WHERE source = ? AND parse_filename(path) = ? AND delivery_seq < ? "
+        f"AND outcome IN ('{OUTCOME_LOADED}', '{OUTCOME_QUARANTINED}')", [source.name, path.name, sequence],
+    ).fetchall()]
+
+
+def _resettle_keys(con, source: Source, load_id: str, replaced: list[int], sequence: int) -> None:
+    """Settle anew which row is in effect for every key the replaced versions or this delivery hold.
+
+    A row another file's row superseded is back in effect once that file is delivered again
+    without it (withdrawn): of the rows of files as last delivered, the latest delivery of each
+    key wins, and every other is superseded by it. The rows of versions since replaced stay
+    superseded by their replacement (``_record_replaced``).
+    """
+    names = NATURAL_KEYS[source.name]
+    keys = ", ".join(names)
+    joined = " AND ".join(f"r.{k} IS NOT DISTINCT FROM k.{k}" for k in names)
+    seqs = ", ".join(str(int(seq)) for seq in [*replaced, sequence])
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE resettled AS
+        WITH replaced_versions AS (
+            SELECT delivery_seq FROM (
+                SELECT delivery_seq, max(delivery_seq) OVER (PARTITION BY parse_filename(path)) AS latest
+                FROM audit.loads WHERE source = ? AND outcome IN ('{OUTCOME_LOADED}', '{OUTCOME_QUARANTINED}')
+            ) WHERE delivery_seq < latest
+            UNION ALL SELECT unnest(?::INTEGER[])
+        ),
+        affected_keys AS (SELECT DISTINCT {keys} FROM raw.{source.name} WHERE _delivery_seq IN ({seqs})),
+        in_files_as_delivered AS (
+            SELECT r.{', r.'.join(names)}, r._source_file, r._line, r._delivery_seq
+            FROM raw.{source.name} AS r SEMI JOIN affected_keys AS k ON {joined}
+            WHERE r._delivery_seq NOT IN (SELECT delivery_seq FROM replaced_versions)
+        )
+        SELECT *,
+            arg_max(_source_file, _delivery_seq) OVER by_key AS winner_file,
+            arg_max(_line, _delivery_seq) OVER by_key AS winner_line,
+            max(_delivery_seq) OVER by_key AS winner_seq
+        FROM in_files_as_delivered
+        WINDOW by_key AS (PARTITION BY {keys})
+        """,
+        [source.name, replaced],
+    )
+    con.execute(
+        "DELETE FROM audit.superseded_rows AS s USING resettled AS r "
+        "WHERE s.source = ? AND s.delivery_seq = r._delivery_seq AND s.line = r._line",
+        [source.name],
+    )
+    con.execute(
+        f"""
+        INSERT INTO audit.superseded_rows
+        SELECT ?, ?, {_key_text(source)}, old._source_file, old._line, old._delivery_seq,
+            old.winner_file, old.winner_line, old.winner_seq
+        FROM resettled AS old
+        WHERE old._delivery_seq < old.winner_seq
+        """,
+        [load_id, source.name],
+    )
+    con.execute("DROP TABLE resettled")
 
 
 def _record_replaced(con, source: Source, load_id: str, sequence: int, path: Path) -> None:

@@ -5,12 +5,15 @@ The expected memberships are computed independently (tests/independent.py) from 
 the landing folder as they stand after each night.
 """
 
+import os
 import shutil
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
+from ingest.contracts import BISNODE
+from ingest.load import load_source
 from tests.conftest import run_cli
 from tests.independent import memberships
 
@@ -44,6 +47,16 @@ def test_a_list_delivered_again_replaces_the_earlier_one(small_region, tmp_path)
 
     night(3)
 
+    # A supplement repeats a firm of the list, then is delivered again without it: the firm
+    # stays in its cohort, which the list still delivers.
+    rows = pd.read_csv(landing / "participants" / EXPORTBOOST, dtype=str, keep_default_na=False)
+    for folder in (landing, good):
+        rows.iloc[[3]].to_csv(folder / "participants" / "tillagg.csv", index=False)
+    night(0)
+    for folder in (landing, good):
+        rows.iloc[[]].to_csv(folder / "participants" / "tillagg.csv", index=False)
+    night(0)
+
     # The operator corrects the list under its name: one firm withdrawn, one moved a cohort on.
     rows = pd.read_csv(landing / "participants" / EXPORTBOOST, dtype=str, keep_default_na=False)
     rows = rows.iloc[1:].copy()
@@ -74,6 +87,49 @@ def test_a_list_delivered_again_replaces_the_earlier_one(small_region, tmp_path)
         outcome = con.execute("SELECT outcome FROM audit.loads WHERE path LIKE '%utan_kohort_igen.csv'").fetchall()
     assert outcome == [("rejected",)]
     assert (landing / "rejected" / "participants" / "utan_kohort_igen.csv").exists()
+
+
+BISNODE_HEADER = ("Org.nr;Företagsnamn;Bokslutsår;Nettoomsättning (tkr);Exportomsättning (tkr);Antal anställda;"
+                  "Kommunkod;SNI-kod;Registreringsdatum;Bolagsform")
+FIRMS = ("556677-8899", "559000-1300")
+
+
+def test_a_correction_withdrawn_brings_back_the_row_it_had_corrected(tmp_path):
+    """A firm-year corrected by one file, then by another: each correction withdrawn (its file
+    delivered again without the row) brings back the latest figure still delivered."""
+    con = duckdb.connect()
+    nights = iter(range(1, 100))
+
+    def deliver(name: str, turnover_by_firm: dict[str, int]) -> None:
+        night = next(nights)
+        rows = [f"{firm};AB;2019;{turnover};;3;1480;49410;2001-05-02;AB" for firm, turnover in turnover_by_firm.items()]
+        path = tmp_path / "bisnode" / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("\n".join([BISNODE_HEADER, *rows]) + "\n", encoding="utf-8")
+        os.utime(path, (night * 86400, night * 86400))  # delivered in this order
+        results = load_source(con, BISNODE, tmp_path, f"night-{night}", b"key")
+        assert [r.outcome for r in results] == ["loaded"], [r.message for r in results]
+
+    def in_effect() -> dict[str, float]:
+        rows = con.execute(
+            "SELECT org_nr, net_turnover_tkr FROM raw.bisnode AS r WHERE NOT EXISTS (SELECT 1 FROM "
+            "audit.superseded_rows AS s WHERE s.delivery_seq = r._delivery_seq AND s.line = r._line)"
+        ).fetchall()
+        assert len(rows) == len({org for org, _ in rows}), rows  # one row per firm-year
+        return {f"{org[:6]}-{org[6:]}": turnover for org, turnover in rows}
+
+    deliver("bisnode_2019.csv", {FIRMS[0]: 100, FIRMS[1]: 200})
+    deliver("rattelse_1.csv", {FIRMS[0]: 110})
+    deliver("rattelse_2.csv", {FIRMS[0]: 120})
+    assert in_effect() == {FIRMS[0]: 120, FIRMS[1]: 200}
+    deliver("rattelse_2.csv", {})
+    assert in_effect() == {FIRMS[0]: 110, FIRMS[1]: 200}
+    deliver("rattelse_1.csv", {FIRMS[1]: 210})
+    assert in_effect() == {FIRMS[0]: 100, FIRMS[1]: 210}
+    deliver("rattelse_1.csv", {FIRMS[0]: 130})
+    assert in_effect() == {FIRMS[0]: 130, FIRMS[1]: 200}
+    deliver("bisnode_2019.csv", {FIRMS[0]: 105, FIRMS[1]: 205})  # the year delivered anew wins, being latest
+    assert in_effect() == {FIRMS[0]: 105, FIRMS[1]: 205}
 
 
 def test_a_file_still_being_copied_at_night_is_read_the_night_after(small_region, tmp_path, monkeypatch, capsys):
@@ -134,6 +190,11 @@ def test_files_the_night_cannot_or_does_not_read_are_named_and_the_rest_loads(sm
     (good / "markets" / "export_markets.csv").unlink()
     loose = landing / "targets_2021.csv"
     loose.write_text("program;ar;indikator;mal_kvinnor;mal_man;mal_totalt\n", encoding="utf-8")
+    # Files named after a sole trader (a personal number): named everywhere as '[redacted]'.
+    personal = "800101-1231"
+    (landing / f"enkat_{personal}.csv").write_text("organisationsnummer;ar;land\n", encoding="utf-8")
+    for targets in (landing / "targets").iterdir():
+        shutil.copy(targets, landing / "targets" / f"{personal}_{targets.name}")
     opened = Path.open
 
     def open_unless_locked(path, *args, **kwargs):
@@ -154,3 +215,16 @@ def test_files_the_night_cannot_or_does_not_read_are_named_and_the_rest_loads(sm
     with duckdb.connect(str(warehouse / "followup.duckdb"), read_only=True) as con:
         recorded = {p for (p,) in con.execute("SELECT path FROM audit.loads").fetchall()}
     assert not recorded & {str(locked), str(nested), str(loose)}
+    assert personal not in out and f"NOT READ {landing / 'enkat_[redacted].csv'}" in out
+    assert personal not in " ".join(recorded) and any("[redacted]" in path for path in recorded)
+    assert personal not in " ".join(_events_of_last_run())
+
+
+def _events_of_last_run() -> list[str]:
+    """The messages and metadata of the last run's events, as the Dagster UI shows them."""
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        (run,) = instance.get_runs(limit=1)
+        return [str(record.user_message) + str(record.dagster_event and record.dagster_event.event_specific_data)
+                for record in instance.all_logs(run.run_id)]
