@@ -7,6 +7,8 @@ message) so that a row with any error goes to quarantine with a reason a person 
 
 from __future__ import annotations
 
+import duckdb
+
 from ingest.contracts import Column, Kind, Source
 from ingest.number_marks import NumberMarks, number_sql
 from ingest.orgnr import DASHES_SQL, INVISIBLE_SQL
@@ -125,6 +127,12 @@ def redact_number_like_sql(text: str) -> str:
     visible = f"regexp_replace({text}, '[{INVISIBLE_SQL}]', '', 'g')"
     once = f"regexp_replace({visible}, '{_NUMBER_LIKE}', '\\1[redacted]\\3', 'g')"
     return f"regexp_replace({once}, '{_NUMBER_LIKE}', '\\1[redacted]\\3', 'g')"
+
+
+def redact_number_like(text: str) -> str:
+    """``text`` with everything that looks like an organisation or personal number as '[redacted]',
+    as the published file shows it (the same SQL, so Python and the published file agree)."""
+    return duckdb.execute(f"SELECT {redact_number_like_sql('?')}", [text]).fetchone()[0]
 
 
 def redacted_message_sql(error: str) -> str:

@@ -5,6 +5,7 @@ import dagster as dg
 
 from ingest.contracts import SOURCES, Source
 from ingest.load import NOT_READ_OUTCOMES, OUTCOME_REJECTED, LoadSettings, load_source
+from ingest.typing import redact_number_like
 from orchestration.defs.resources import WarehouseResource
 
 DUCKDB_POOL = "duckdb"
@@ -32,17 +33,20 @@ def build_source_asset(source: Source) -> dg.AssetsDefinition:
             )
         not_read = [r for r in results if r.outcome in NOT_READ_OUTCOMES]
         results = [r for r in results if r.outcome not in NOT_READ_OUTCOMES]
+        # The run's events are for everyone with the Dagster UI: a file named after a sole trader
+        # shows there as the published file shows it, '[redacted]'.
         for result in not_read:
-            context.log.warning(f"{result.path}: {result.message}")
+            context.log.warning(redact_number_like(f"{result.path}: {result.message}"))
         for result in results:
             log = context.log.warning if result.outcome == OUTCOME_REJECTED or result.message else context.log.info
-            log(f"{result.path.name}: {result.outcome}, {result.rows_read} read, "
-                f"{result.rows_loaded} loaded, {result.rows_quarantined} quarantined. {result.message}")
+            log(redact_number_like(f"{result.path.name}: {result.outcome}, {result.rows_read} read, "
+                                   f"{result.rows_loaded} loaded, {result.rows_quarantined} quarantined. {result.message}"))
         return dg.MaterializeResult(
             metadata={
                 "files": len(results),
                 "files_not_read": dg.MetadataValue.json(
-                    [{"file": str(r.path), "outcome": r.outcome, "reason": r.message} for r in not_read]
+                    [{"file": redact_number_like(str(r.path)), "outcome": r.outcome, "reason": redact_number_like(r.message)}
+                     for r in not_read]
                 ),
                 "rows_read": sum(r.rows_read for r in results),
                 "rows_loaded": sum(r.rows_loaded for r in results),
@@ -50,7 +54,8 @@ def build_source_asset(source: Source) -> dg.AssetsDefinition:
                 "seconds_read_validate": round(sum(r.seconds_read_validate for r in results), 3),
                 "seconds_raw_load": round(sum(r.seconds_raw_load for r in results), 3),
                 "files_rejected": dg.MetadataValue.json(
-                    [{"file": str(r.path), "reason": r.message} for r in results if r.outcome == OUTCOME_REJECTED]
+                    [{"file": redact_number_like(str(r.path)), "reason": redact_number_like(r.message)}
+                     for r in results if r.outcome == OUTCOME_REJECTED]
                 ),
             }
         )
