@@ -1,8 +1,8 @@
 -- The economic key figures per cohort, in the layout of the 2020 evaluation's table
 -- (shared/reference/seed_cohort_table.csv), plus the years and firm counts behind them.
--- Levels are for the follow-up year: the latest fiscal year in the Bisnode data. Changes
--- compare the follow-up year with the cohort's base year (intake year - 1), over the firms
--- observed in both years.
+-- Levels are for the follow-up year: the latest fiscal year the Bisnode data covers in full
+-- (macros/followup_year.sql). Changes compare the follow-up year with the cohort's base
+-- year (intake year - 1), over the firms observed in both years.
 with firm_years as (
     select
         firm_key,
@@ -13,7 +13,7 @@ with firm_years as (
 ),
 
 followup as (
-    select max(fiscal_year) as followup_year from firm_years
+    {{ followup_year_of('firm_years') }}
 ),
 
 followup_firm_years as (

@@ -163,6 +163,27 @@ freshness as (
     having count(*) > 0
 ),
 
+-- The key figures follow up the latest fiscal year the data covers in full; a newer year that
+-- holds only the early filers is named, with the year followed up instead.
+followup_year as (
+    {{ followup_year_of('firm_years') }}
+),
+
+latest_year_coverage as (
+    select
+        'bisnode_latest_year_incomplete' as check_name,
+        'bisnode ' || latest_fiscal_year as subject,
+        round(n_firms_latest_year / n_firms_year_before_latest, 3) as measured_value,
+        {{ var('min_followup_year_share', 0.8) }} as threshold,
+        n_firms_latest_year as n_firms,
+        true as is_warning,
+        'The newest fiscal year in the Bisnode data, ' || latest_fiscal_year || ', has ' || n_firms_latest_year
+        || ' firms against ' || n_firms_year_before_latest || ' the year before: not complete yet (annual '
+        || 'reports still coming in), so the key figures follow up ' || followup_year || ' until it is.' as message
+    from followup_year
+    where latest_fiscal_year > followup_year
+),
+
 -- A target for an indicator the warehouse does not measure has no outcome in the indicator
 -- report. An operator's own indicator is recorded; a name a few letters from a measured one is
 -- likely misspelt, and warned about.
@@ -240,6 +261,8 @@ findings as (
     select * from unit_errors
     union all by name
     select * from freshness
+    union all by name
+    select * from latest_year_coverage
     union all by name
     select * from target_indicators
     union all by name
