@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import stat
 from pathlib import Path
 
 from ingest.contracts import SOURCES, Source
@@ -119,14 +120,21 @@ def with_fallback(copy, landing_dir: Path, fallback_dir: Path | None, *args) -> 
 
 
 def archive(landing_dir: Path, path: Path, sha: str) -> None:
-    """Keep an immutable, content-addressed copy of every delivery."""
-    target = landing_dir / "archive" / sha[:2] / f"{sha}{path.suffix.lower()}"
+    """Keep an immutable, content-addressed copy of every delivery, for the nightly job alone.
+
+    The copy is read-only and no more readable than the delivery (a list of sole traders sent
+    readable by its owner alone stays so); the archive folder is made the owner's alone."""
+    folder = landing_dir / "archive"
+    target = folder / sha[:2] / f"{sha}{path.suffix.lower()}"
     if target.exists():
         return
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if not folder.is_dir():
+        folder.mkdir(parents=True)
+        os.chmod(folder, 0o700)
+    target.parent.mkdir(exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     shutil.copyfile(path, partial)
-    os.chmod(partial, 0o444)
+    os.chmod(partial, _delivered_mode(path) & 0o444)
     os.replace(partial, target)
 
 
@@ -137,5 +145,16 @@ def set_aside(landing_dir: Path, path: Path, reason: str) -> None:
     copy nor reason may overwrite the other's."""
     folder = landing_dir / "rejected" / path.parent.name
     folder.mkdir(parents=True, exist_ok=True)
+    # The copy, and the reason that may quote its values, no more readable than the delivery.
+    mode = _delivered_mode(path) & 0o666
+    for written in (folder / path.name, folder / f"{path.name}.reason.txt"):
+        written.unlink(missing_ok=True)
     shutil.copyfile(path, folder / path.name)
-    (folder / f"{path.name}.reason.txt").write_text(reason + "\n", encoding="utf-8")
+    os.chmod(folder / path.name, mode)
+    reason_file = folder / f"{path.name}.reason.txt"
+    reason_file.write_text(reason + "\n", encoding="utf-8")
+    os.chmod(reason_file, mode)
+
+
+def _delivered_mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)

@@ -284,6 +284,21 @@ def test_copies_fall_back_when_the_landing_folder_cannot_be_written(tmp_path):
     assert fallback.stat().st_mode & 0o777 == 0o700  # the copies carry organisation numbers
 
 
+def test_copies_of_a_delivery_are_no_more_readable_than_it(tmp_path):
+    """A list of sole traders sent readable by its owner alone: its archive copy, and a rejected
+    file's copy and reason (which may quote its values), stay readable by the owner alone."""
+    loaded = write(tmp_path / "participants" / "p.csv", "Organisationsnummer;Program;Kohort\n811218-9876;Exportboost;2017\n")
+    rejected = write(tmp_path / "participants" / "utan_kohort.csv", "Organisationsnummer;Program\n811218-9876;Exportboost\n")
+    for path in (loaded, rejected):
+        path.chmod(0o600)
+    _, results = load(tmp_path, PARTICIPANTS)
+    assert sorted(r.outcome for r in results) == ["loaded", OUTCOME_REJECTED]
+    copies = [*(tmp_path / "archive").rglob("*.csv"), *(tmp_path / "rejected").rglob("*")]
+    assert len([c for c in copies if c.is_file()]) == 4
+    assert {oct(c.stat().st_mode & 0o777) for c in copies if c.is_file()} <= {oct(0o400), oct(0o600)}
+    assert (tmp_path / "archive").stat().st_mode & 0o777 == 0o700
+
+
 def test_rejected_files_of_two_sources_with_one_name_keep_their_own_copies_and_reasons(tmp_path):
     write(tmp_path / "bisnode" / "leverans.csv", BISNODE_HEADER + "\n")
     write(tmp_path / "participants" / "leverans.csv", "")
