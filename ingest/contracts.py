@@ -56,6 +56,11 @@ class Source:
     def required(self) -> tuple[Column, ...]:
         return tuple(c for c in self.columns if c.required)
 
+    @property
+    def names_firms(self) -> bool:
+        """Its rows carry organisation numbers: a sole trader's is a person's identity number."""
+        return any(c.kind is Kind.ORGNR for c in self.columns)
+
 
 def normalise_header(header: object) -> str:
     """Headers match case-insensitively, ignoring surrounding and doubled spaces and the accents

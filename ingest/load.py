@@ -67,8 +67,12 @@ CREATE TABLE IF NOT EXISTS audit.loads (
 );
 CREATE TABLE IF NOT EXISTS audit.quarantine (
     load_id VARCHAR, source VARCHAR, file VARCHAR, line INTEGER, column_name VARCHAR,
-    value VARCHAR, rule VARCHAR, message VARCHAR
+    value VARCHAR, rule VARCHAR, message VARCHAR, of_a_person BOOLEAN
 );
+-- of_a_person: the row's organisation number is a personal identity number (a sole trader's),
+-- or could not be read as one, so its values may name a person: the published file shows them
+-- as '[redacted]'. (Added to warehouses made before it: their rows are taken as of a person.)
+ALTER TABLE audit.quarantine ADD COLUMN IF NOT EXISTS of_a_person BOOLEAN;
 CREATE TABLE IF NOT EXISTS audit.validation_results (
     load_id VARCHAR, source VARCHAR, file VARCHAR, sha256 VARCHAR, expectation VARCHAR,
     column_name VARCHAR, severity VARCHAR, success BOOLEAN, element_count BIGINT,
@@ -229,7 +233,7 @@ class PseudonymKeyChanged(Exception):
 def _check_pseudonym_key(con, source: Source, secret: bytes, key_origin: str) -> None:
     """Every firm key in the warehouse must come from one key: rows keyed with another would
     make each firm two firms, and every metric wrong without a trace. One loaded row tells."""
-    if not any(column.kind is Kind.ORGNR for column in source.columns):
+    if not source.names_firms:
         return
     row = con.execute(f"SELECT org_nr, firm_key, _source_file, _line FROM raw.{source.name} "
                       "WHERE org_nr IS NOT NULL LIMIT 1").fetchone()
@@ -311,7 +315,7 @@ def _stage_file(con, source: Source, path: Path, load_id: str, secret: bytes, in
     table, label = staged.table, staged.label
     try:
         delivery = staged.delivery = read_delivery(con, path, source, table)
-        if any(c.kind is Kind.ORGNR for c in source.columns):
+        if source.names_firms:
             _add_to_orgnr_lookup(con, delivery.columns_view, secret)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_typed AS "
                     + typed_select(source, table, delivery.headers, _number_marks(con, source, delivery), label))
@@ -344,8 +348,8 @@ def _stage_file(con, source: Source, path: Path, load_id: str, secret: bytes, in
     staged.quarantined = failed + len(delivery.malformed)
     if staged.rows_read and staged.quarantined / staged.rows_read > settings.max_quarantine_share:
         examples = con.execute(
-            f"SELECT {redacted_message_sql('e')} FROM (SELECT unnest(_errors) AS e, _line FROM {table}_typed) "
-            "ORDER BY _line LIMIT 3"
+            f"SELECT {redacted_message_sql('e', '_of_a_person')} FROM (SELECT unnest(_errors) AS e, _line, "
+            f"{_of_a_person_sql(source)} AS _of_a_person FROM {table}_typed) ORDER BY _line LIMIT 3"
         ).fetchall()
         detail = "; ".join(m for (m,) in examples) or "; ".join(
             f"{label}, line {m.line}, column '{m.column}': {m.message}" for m in delivery.malformed[:3]
@@ -380,8 +384,9 @@ def _write_file(con, source: Source, staged: _StagedFile, sha: str, load_id: str
     con.execute(
         f"""
         INSERT INTO audit.quarantine
-        SELECT ?, ?, ?, _line, e.column_name, e.value, e.rule, e.message
-        FROM (SELECT _line, unnest(_errors) AS e FROM {table}_typed WHERE len(_errors) > 0)
+        SELECT ?, ?, ?, _line, e.column_name, e.value, e.rule, e.message, _of_a_person
+        FROM (SELECT _line, unnest(_errors) AS e, {_of_a_person_sql(source)} AS _of_a_person
+              FROM {table}_typed WHERE len(_errors) > 0)
         ORDER BY _line, e.column_name
         """,
         [load_id, source.name, label],
@@ -693,12 +698,19 @@ def _add_to_orgnr_lookup(con: duckdb.DuckDBPyConnection, table: str, secret: byt
 def _quarantine_malformed(con, source: Source, delivery: Delivery, load_id: str, label: str) -> None:
     for row in delivery.malformed:
         con.execute(
-            "INSERT INTO audit.quarantine VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO audit.quarantine VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 load_id, source.name, label, row.line, row.column, row.value, row.rule,
                 f"{label}, line {row.line}, column {row.column!r}: {row.message}",
+                source.names_firms,  # a row that could not be split: whose it is, is unknown
             ],
         )
+
+
+def _of_a_person_sql(source: Source) -> str:
+    """SQL, over a typed delivery, for whether a row may be a person's: its number is a sole
+    trader's, or was not read (empty or invalid). Sources without organisation numbers name no one."""
+    return "coalesce(is_sole_trader, true)" if source.names_firms else "false"
 
 
 def _record_load(con, source: Source, path: Path, sha: str, load_id: str, result: FileResult,

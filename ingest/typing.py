@@ -135,10 +135,15 @@ def redact_number_like(text: str) -> str:
     return duckdb.execute(f"SELECT {redact_number_like_sql('?')}", [text]).fetchone()[0]
 
 
-def redacted_message_sql(error: str) -> str:
-    """SQL for the message of the error struct ``error``, without its value when that may identify a person."""
+def redacted_message_sql(error: str, of_a_person: str = "false") -> str:
+    """SQL for the message of the error struct ``error``, without its value when that may identify
+    a person: the rule's value is an organisation number, or ``of_a_person`` (SQL) says the row is
+    a sole trader's, whose values (a name typed in another column) may name them."""
     rules = ", ".join(sql_literal(rule) for rule in IDENTIFYING_RULES)
-    return (f"CASE WHEN {error}.rule IN ({rules}) THEN replace({error}.message, {error}.value, '[redacted]') "
+    quoted = f"'value ''' || {error}.value || ''''"
+    return (f"CASE WHEN {error}.value IS NULL THEN {error}.message "
+            f"WHEN {error}.rule IN ({rules}) THEN replace({error}.message, {error}.value, '[redacted]') "
+            f"WHEN {of_a_person} THEN replace({error}.message, {quoted}, 'value ''[redacted]''') "
             f"ELSE {error}.message END")
 
 

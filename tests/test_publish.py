@@ -25,3 +25,37 @@ def test_reader_keeps_its_snapshot_while_a_new_file_is_swapped_in(tmp_path):
         assert fresh.execute("SELECT v FROM marts.t").fetchone() == (2,)
         assert fresh.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw'").fetchone() == (0,)
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_quarantined_values_of_a_sole_traders_row_are_redacted_and_a_firms_shown(tmp_path):
+    """A name typed in another column of a sole trader's row (or of a row whose number was not
+    read) names a person: the published file shows '[redacted]' where the working file keeps it.
+    A firm's bad value is shown as delivered."""
+    from ingest.contracts import PARTICIPANTS
+    from ingest.load import load_source
+
+    lines = ["Organisationsnummer;Program;Kohort;ledning_kon",
+             "811218-9876;Exportboost;2019;Carin Olsson",
+             "556677-8899;Exportboost;2019;K",
+             ";Exportboost;2019;Anna Svensson",
+             *(f"556677-8899;Exportboost;{year};kvinna" for year in range(2014, 2019))]
+    (tmp_path / "landing" / "participants").mkdir(parents=True)
+    (tmp_path / "landing" / "participants" / "p.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # Headers in another order than the columns: every row's name lands in Program, and the file is rejected.
+    swapped = "Organisationsnummer;Program;Foretagsnamn;Kohort\n800101-1231;Anna Svensson Konsult;Exportboost;2022\n"
+    (tmp_path / "landing" / "participants" / "swapped.csv").write_text(swapped, encoding="utf-8")
+    work, target = tmp_path / "work.duckdb", tmp_path / "followup.duckdb"
+    with duckdb.connect(str(work)) as con:
+        load_source(con, PARTICIPANTS, tmp_path / "landing", "night", b"key")
+        kept = con.execute("SELECT line, value FROM audit.quarantine WHERE column_name = 'ledning_kon' ORDER BY line")
+        assert kept.fetchall() == [(2, "Carin Olsson"), (3, "K"), (4, "Anna Svensson")]
+        (rejection,) = con.execute("SELECT message FROM audit.loads WHERE outcome = 'rejected'").fetchone()
+        assert "swapped.csv, line 2, column 'Program': value '[redacted]'" in rejection and "Svensson" not in rejection
+    publish(work, target)
+    with duckdb.connect(str(target), read_only=True) as con:
+        shown = con.execute("SELECT line, value, message FROM audit.quarantine ORDER BY line, column_name").fetchall()
+    assert [(line, value) for line, value, _ in shown] == [
+        (2, "[redacted]"), (3, "K"), (4, "[redacted]"), (4, "[redacted]")]
+    text = " ".join(message for _, _, message in shown)
+    assert "Olsson" not in text and "Svensson" not in text and "value 'K' is not" in text
+    assert "line 2, column 'ledning_kon': value '[redacted]' is not" in text

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from ingest.contracts import SOURCES
 from ingest.typing import IDENTIFYING_RULES, redact_number_like_sql, redacted_message_sql, sql_literal
 
 PUBLISHED_NAME = "followup.duckdb"
@@ -85,8 +86,11 @@ def _select(schema: str, table: str) -> str:
     columns = {column: f"q.{column}" for column in _DELIVERED_TEXT_COLUMNS[table]}
     if table == "quarantine":
         rules = ", ".join(sql_literal(r) for r in IDENTIFYING_RULES)
-        columns["value"] = f"CASE WHEN q.rule IN ({rules}) THEN '[redacted]' ELSE q.value END"
-        columns["message"] = redacted_message_sql("q")
+        # Rows quarantined before of_a_person was recorded count as a person's where the source names firms.
+        firm_sources = ", ".join(sql_literal(s.name) for s in SOURCES.values() if s.names_firms)
+        of_a_person = f"coalesce(q.of_a_person, q.source IN ({firm_sources}))"
+        columns["value"] = f"CASE WHEN q.rule IN ({rules}) OR {of_a_person} THEN '[redacted]' ELSE q.value END"
+        columns["message"] = redacted_message_sql("q", of_a_person)
     replaced = ", ".join(f"{redact_number_like_sql(expression)} AS {column}" for column, expression in columns.items())
     return f"SELECT q.* REPLACE ({replaced}) FROM {source} AS q"
 
