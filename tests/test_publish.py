@@ -59,3 +59,18 @@ def test_quarantined_values_of_a_sole_traders_row_are_redacted_and_a_firms_shown
     text = " ".join(message for _, _, message in shown)
     assert "Olsson" not in text and "Svensson" not in text and "value 'K' is not" in text
     assert "line 2, column 'ledning_kon': value '[redacted]' is not" in text
+
+
+def test_a_restricted_file_is_written_in_a_folder_of_the_owners_alone_and_leftovers_go(tmp_path):
+    """A night killed while publishing leaves its half-written copy: the next one removes it, and
+    a restricted file's copies are never in a folder others can read."""
+    work, restricted = tmp_path / "work.duckdb", tmp_path / "restricted" / "identifiers.duckdb"
+    _work(work, 1)
+    restricted.parent.mkdir(mode=0o755)
+    leftovers = [restricted.with_name(f".{restricted.name}.dead.tmp"), restricted.with_name(f".{restricted.name}.dead.tmp.wal")]
+    for leftover in leftovers:
+        leftover.write_text("5566778899")
+    publish(work, restricted, ("raw",), 0o600)
+    assert restricted.parent.stat().st_mode & 0o777 == 0o700
+    assert restricted.stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in restricted.parent.iterdir()) == [restricted.name]

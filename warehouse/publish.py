@@ -42,6 +42,13 @@ def publish(work_db: Path, published: Path, schemas: tuple[str, ...] = ANALYST_S
     tables stays within the same limits as every other step.
     """
     published.parent.mkdir(parents=True, exist_ok=True)
+    if not mode & 0o077:
+        # The copy being written is readable by all until it is renamed (DuckDB creates it and
+        # its write-ahead log): a restricted file is written in a folder of the owner's alone.
+        os.chmod(published.parent, 0o700)
+    # What a night killed while publishing left (one night runs at a time): never published.
+    for leftover in published.parent.glob(f".{published.name}.*.tmp*"):
+        leftover.unlink(missing_ok=True)
     staging = published.with_name(f".{published.name}.{uuid.uuid4().hex}.tmp")
     try:
         with duckdb.connect(str(staging), config=duckdb_config or {}) as con:
@@ -65,6 +72,7 @@ def publish(work_db: Path, published: Path, schemas: tuple[str, ...] = ANALYST_S
         _fsync(published.parent)
     finally:
         staging.unlink(missing_ok=True)
+        staging.with_name(staging.name + ".wal").unlink(missing_ok=True)
     return published
 
 
