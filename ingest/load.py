@@ -168,7 +168,10 @@ def load_source(
             continue
         if _latest_sha_under_name(con, source, path.name) == sha:
             continue  # processed on an earlier night (by name and content: the landing share may move)
-        earlier = _identical_and_in_effect(con, source, sha)
+        # A new version of a file loaded before replaces it, even when another file holds the
+        # same content: its rows are loaded, and the ones it no longer has are withdrawn.
+        replaces_loaded = _loaded_under_name(con, source, path.name)
+        earlier = [] if replaces_loaded else _identical_and_in_effect(con, source, sha)
         staged = None
         try:
             if not earlier:
@@ -177,7 +180,7 @@ def load_source(
                 # created inside an open transaction at about half the speed.
                 try:
                     staged = _stage_file(con, source, path, load_id, secret, index, settings,
-                                         _loaded_under_name(con, source, path.name))
+                                         replaces_loaded)
                 except Exception as error:
                     if size_and_mtime(path) != as_found:  # half written when it was read
                         results.append(_still_arriving(path))

@@ -132,6 +132,26 @@ def test_a_correction_withdrawn_brings_back_the_row_it_had_corrected(tmp_path):
     assert in_effect() == {FIRMS[0]: 105, FIRMS[1]: 205}
 
 
+def test_a_list_corrected_under_its_name_to_what_another_file_holds_withdraws_what_it_no_longer_has(tmp_path):
+    """The corrected list was first sent under a new name, then under the list's own: the second
+    is no duplicate to pass over, but the list's new version."""
+    con = duckdb.connect()
+    rows = {firm: f"{firm};AB;2019;{turnover};;3;1480;49410;2001-05-02;AB" for firm, turnover in zip(FIRMS, (100, 200))}
+    folder = tmp_path / "bisnode"
+    folder.mkdir()
+    for night, (name, firms) in enumerate([("lista.csv", FIRMS), ("lista_rattad.csv", FIRMS[:1]),
+                                           ("lista.csv", FIRMS[:1])], start=1):
+        (folder / name).write_text("\n".join([BISNODE_HEADER, *(rows[f] for f in firms)]) + "\n", encoding="utf-8")
+        os.utime(folder / name, (night * 86400, night * 86400))
+        results = load_source(con, BISNODE, tmp_path, f"night-{night}", b"key")
+        assert [r.outcome for r in results] == ["loaded"], [r.message for r in results]
+    in_effect = con.execute(
+        "SELECT org_nr FROM raw.bisnode AS r WHERE NOT EXISTS (SELECT 1 FROM audit.superseded_rows AS s "
+        "WHERE s.delivery_seq = r._delivery_seq AND s.line = r._line)"
+    ).fetchall()
+    assert in_effect == [(FIRMS[0].replace("-", ""),)]
+
+
 def test_a_file_still_being_copied_at_night_is_read_the_night_after(small_region, tmp_path, monkeypatch, capsys):
     """The 02:00 night can find a list half copied to the landing share. A file that changes
     while it is read is neither loaded nor recorded (a cut-off copy was rejected, or, cut at
