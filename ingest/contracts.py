@@ -7,6 +7,7 @@ the kind decides how ``ingest.typing`` parses it and what counts as an error.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from enum import Enum
@@ -62,11 +63,18 @@ class Source:
         return any(c.kind is Kind.ORGNR for c in self.columns)
 
 
+# A hyphen at the end of a line inside a header cell, and the line break after it.
+_WRAPPED_WORD = re.compile(r"(?<=\w)-[ \t]*\r?\n\s*")
+
+
 def normalise_header(header: object) -> str:
     """Headers match case-insensitively, ignoring surrounding and doubled spaces and the accents
     (Nettoomsattning is Nettoomsättning, however the ä is stored: composed, or a letter and a
-    combining mark as macOS saves it). No two columns of a source differ by accents alone."""
-    text = unicodedata.normalize("NFKD", " ".join(str(header).replace("\ufeff", "").split()))
+    combining mark as macOS saves it). No two columns of a source differ by accents alone. A
+    word Excel wrapped in its cell ("Organisations-" and "nummer" on two lines, or a soft
+    hyphen) is one word."""
+    text = _WRAPPED_WORD.sub("", str(header).replace("\ufeff", "").replace("\u00ad", ""))
+    text = unicodedata.normalize("NFKD", " ".join(text.split()))
     return "".join(c for c in text if not unicodedata.combining(c)).casefold()
 
 

@@ -3,10 +3,11 @@ the lines that could not be split, or the reason the whole file is refused."""
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.contracts import Source
+from ingest.contracts import Source, normalise_header
 
 # How far down a file the header row may sit (title rows above it are common in Excel).
 HEADER_SEARCH_LINES = 30
@@ -81,15 +82,30 @@ def find_header(rows: list[list[str]], source: Source) -> tuple[int, dict[str, i
             return index, mapping, unknown
         found = len(source.required) - len(missing)
         if best is None or found > best[0]:
-            best = (found, index, missing)
+            best = (found, index, missing, unknown)
     if best is None or best[0] == 0:
         expected = ", ".join(c.headers[0] for c in source.required)
         raise ValueError(
             f"no header row found in the first {HEADER_SEARCH_LINES} lines; expected the "
             f"columns {expected}, separated by ';' or ','. Check the delimiter and the header"
         )
-    _, index, missing = best
+    _, index, missing, unknown = best
     raise ValueError(
-        f"missing required column(s) {', '.join(missing)} in the header on line {index + 1}; "
-        "add them (names as in the landing contract) and deliver the file again"
+        f"missing required column(s) {', '.join(missing)} in the header on line {index + 1}"
+        f"{_likely_misspelt(missing, unknown, source)}; add them (names as in the landing contract) and deliver "
+        "the file again"
     )
+
+
+def _likely_misspelt(missing: list[str], unknown: list[str], source: Source) -> str:
+    """The header's unknown names that are a few letters from a missing column's, as "(… may be … misspelt)"."""
+    by_normal = {normalise_header(name): name for name in unknown}
+    guesses = []
+    for header in missing:
+        column = next(c for c in source.columns if c.headers[0] == header)
+        for alias in column.headers:
+            close = difflib.get_close_matches(normalise_header(alias), list(by_normal), n=1, cutoff=0.8)
+            if close:
+                guesses.append(f"'{by_normal[close[0]]}' may be {header} misspelt")
+                break
+    return f" ({'; '.join(guesses)})" if guesses else ""

@@ -30,6 +30,11 @@ LUHN_PROBLEM = "fails the Luhn check digit; check it for a typo against the comp
 # SE, the organisation number and 01: the firm's VAT number (momsregistreringsnummer), which
 # is no form of an organisation number the contract takes.
 _VAT_NUMBER = re.compile(r"[Ss][Ee]\d{10}01")
+# Scientific notation, its "+" gone with the separators.
+_SCIENTIFIC = re.compile(r"\d([.,]\d+)?[Ee]\d+")
+# "5,56E+09": what Excel shows, and saves, for a number too wide for its cell.
+SCIENTIFIC_PROBLEM = ("is in scientific notation, as Excel shows a number too wide for its cell, and its last "
+                      "digits are lost; format the column as text, export again and deliver the file again")
 VAT_NUMBER_PROBLEM = ("is a VAT number (momsregistreringsnummer), not an organisation number; "
                       "deliver the 10 digits between SE and 01")
 
@@ -59,6 +64,8 @@ def normalise(value: str) -> OrgNr:
     digits = _SEPARATORS.sub("", text)
     if _VAT_NUMBER.fullmatch(digits):
         raise InvalidOrgNr(text, VAT_NUMBER_PROBLEM)
+    if _SCIENTIFIC.fullmatch(digits):
+        raise InvalidOrgNr(text, SCIENTIFIC_PROBLEM)
     if not digits.isdigit():
         raise InvalidOrgNr(text, "contains characters other than digits, '-' and spaces; correct it")
     if len(digits) == 12:
@@ -123,6 +130,7 @@ CREATE OR REPLACE TEMP MACRO orgnr_candidate(compact) AS (
 CREATE OR REPLACE TEMP MACRO orgnr_format_problem(compact) AS (
     CASE
         WHEN regexp_full_match(compact, '[Ss][Ee]\d{10}01') THEN '""" + VAT_NUMBER_PROBLEM + r"""'
+        WHEN regexp_full_match(compact, '\d([.,]\d+)?[Ee]\d+') THEN '""" + SCIENTIFIC_PROBLEM + r"""'
         WHEN NOT regexp_full_match(compact, '\d+')
             THEN 'contains characters other than digits, ''-'' and spaces; correct it'
         WHEN length(compact) = 12 AND left(compact, 2) NOT IN ('16', '18', '19', '20')

@@ -37,6 +37,10 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _GZIP_MAGIC = b"\x1f\x8b"
 # How much of a file's start tells binary data (many NUL bytes) from text.
 _BINARY_SNIFF_BYTES = 1 << 16
+# How much of a file's start tells text encoded twice: the first letters å, ä or ö show it.
+_ENCODING_SNIFF_BYTES = 1 << 20
+# "Ã" and the second byte of å, ä, ö, Å, Ä, Ö, é … as Windows-1252 or Latin-1 shows it.
+_ENCODED_TWICE = re.compile("Ã[\u0080-\u00bf\u2013\u201e\u2026\u2014\u0152\u0153\u0160\u0161]")
 
 
 # A long free-text cell (a note) is no reason to fail: the contract's own columns are short.
@@ -99,7 +103,56 @@ def detect_encoding(path: Path) -> str:
             f"{not_cp1252[0]} is not: byte 0x{not_cp1252[1]:02x}); it may mix two encodings, or be in a Mac "
             "encoding. Save it as 'CSV UTF-8' and deliver it again",
         )
+    _reject_if_mac_roman(path)
     return "cp1252"
+
+
+# å, ä, ö in Mac Roman (read as Windows-1252: Œ, Š, š), and in Windows-1252 (å, ä, ö, Å, Ä, Ö).
+_MAC_ROMAN_LETTERS = re.compile(rb"[\x8a\x8c\x9a]")
+_WINDOWS_1252_LETTERS = re.compile(rb"[\xe4\xe5\xf6\xc4\xc5\xd6]")
+
+
+def _reject_if_mac_roman(path: Path) -> None:
+    """Text a Mac saved as 'CSV (Macintosh)' decodes as Windows-1252 too, but with "Œ" for "å",
+    "Š" for "ä" and "š" for "ö": Swedish letters that are only there in Mac Roman, and none of
+    Windows-1252's own, tell it."""
+    with path.open("rb") as fh:
+        head = fh.read(_ENCODING_SNIFF_BYTES)
+    found = _MAC_ROMAN_LETTERS.search(head)
+    if found is None or _WINDOWS_1252_LETTERS.search(head):
+        return
+    raise FileRejected(
+        path, "the file is in the Mac's own encoding (Mac Roman: 'Œ', 'Š' and 'š' stand for 'å', 'ä' and 'ö'), which "
+        "the contract does not admit; save it as 'CSV UTF-8' and deliver it again",
+        line=head.count(b"\n", 0, found.start()) + 1,
+    )
+
+
+def _reject_if_encoded_twice(path: Path, encoding: str) -> None:
+    """UTF-8 text read as Windows-1252 and saved as UTF-8 again spells every "å" as "Ã¥", "ä" as
+    "Ã¤" and "ö" as "Ã¶", throughout the file: a program name no longer matches, a company name
+    loads garbled. Swedish text has no "Ã" before such a character, so the file's start tells."""
+    if not encoding.startswith("utf-8"):
+        return
+    with path.open("rb") as fh:
+        head = fh.read(_ENCODING_SNIFF_BYTES).decode(encoding, errors="ignore")
+    found = _ENCODED_TWICE.search(head)
+    if found is None:
+        return
+    seen = found.group()
+    meant = next((m for m in (_decoded_once(seen, "cp1252"), _decoded_once(seen, "latin-1")) if m), "?")
+    raise FileRejected(
+        path, f"the text is encoded twice: '{seen}' is '{meant}' after UTF-8 text was read as Windows-1252 and saved "
+        "as UTF-8 again (every å, ä and ö is spelt so). Export it again from the system it came from, or open it "
+        "as UTF-8 and save it as 'CSV UTF-8', and deliver it again", line=head.count("\n", 0, found.start()) + 1,
+    )
+
+
+def _decoded_once(text: str, encoding: str) -> str | None:
+    try:
+        return text.encode(encoding).decode("utf-8")
+    except UnicodeError:
+        return None
 
 
 def unreadable_text(path: Path, error: Exception) -> FileRejected:
@@ -159,6 +212,7 @@ def read_delivery(con: duckdb.DuckDBPyConnection, path: Path, source: Source, ta
 
 def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table: str) -> Delivery:
     encoding = detect_encoding(path)
+    _reject_if_encoded_twice(path, encoding)
     with path.open("rb") as fh:
         start = fh.read(1 << 16)
     if b"\r" in start and b"\n" not in start:

@@ -24,10 +24,14 @@ TYPING_MACROS = r"""
 -- (a program, an indicator, a header). Only text with a combining mark pays for that.
 CREATE OR REPLACE TEMP MACRO composed_text(t) AS
     CASE WHEN regexp_matches(t, '[\x{0300}-\x{036F}]') THEN nfc_normalize(t) ELSE t END;
+-- A value written ="..." is Excel's way of keeping a number as text (leading zeros and all):
+-- the text inside is the value.
+CREATE OR REPLACE TEMP MACRO excel_text(t) AS
+    CASE WHEN starts_with(t, '="') AND ends_with(t, '"') AND strlen(t) >= 3 THEN t[3:-2] ELSE t END;
 CREATE OR REPLACE TEMP MACRO delivered_text(s) AS nullif(
-    CASE WHEN strlen(s) = length(s) AND s >= '!'
+    CASE WHEN strlen(s) = length(s) AND s >= '!' AND NOT starts_with(s, '=')
         AND NOT (ends_with(s, ' ') OR ends_with(s, chr(9)) OR ends_with(s, chr(10)) OR ends_with(s, chr(13))) THEN s
-    ELSE composed_text(regexp_replace(s, '^[\t\n\r\p{Z}]+|[\t\n\r\p{Z}]+$', '', 'g')) END, ''
+    ELSE excel_text(composed_text(regexp_replace(s, '^[\t\n\r\p{Z}]+|[\t\n\r\p{Z}]+$', '', 'g'))) END, ''
 );
 -- Numbers arrive as "1234", "1 234,5", "1234.5", "1.234,5" or, in comma files, "1,234.5".
 -- Spaces (also the no-break, figure, thin and narrow no-break spaces that locales and word
@@ -76,7 +80,7 @@ _PROBLEMS = {
     Kind.INTEGER: ("whole_number", "is not a whole number; write digits only, e.g. 1234"),
     Kind.NUMBER: ("number", "is not a number; use digits with a decimal comma or point, e.g. 1234,5"),
     Kind.DATE: ("iso_date", "is not an ISO date; write it as YYYY-MM-DD"),
-    Kind.GENDER: ("gender", "is not 'kvinna', 'man' or empty; use one of those"),
+    Kind.GENDER: ("gender", "is not 'kvinna', 'man' or empty (nor K, M, kvinnor or män); use one of those"),
 }
 
 
@@ -153,6 +157,8 @@ _DATE_FORM = r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?"
 EXCEL_ZERO_DATES = "('1899-12-30', '1899-12-31', '1900-01-00')"
 _EXCEL_ZERO_DATE_PROBLEM = ("is what Excel shows for an empty date cell (the number 0 as a date), not a real date; "
                             "fill in the date")
+_DATE_FOR_YEAR_PROBLEM = ("is a date, not a year (a cell formatted as a date shows one); write the year alone, "
+                          "e.g. 2019")
 _NO_SUCH_DATE_PROBLEM = "is written as a date but no such date or time exists; correct it (YYYY-MM-DD)"
 _SCIENTIFIC_PROBLEM = ("is in scientific notation, as Excel writes a number too wide for its cell, rounded; format "
                        "the column as a number, export again and deliver the file again")
@@ -174,7 +180,8 @@ def _typed_values(column: Column, x: str, marks: NumberMarks) -> list[tuple[str,
             ("is_sole_trader", "orgnr.is_sole_trader", False),
         ]
     if kind is Kind.YEAR:
-        value = rf"CASE WHEN regexp_full_match({x}, '\d{{4}}') THEN CAST({x} AS INTEGER) END"
+        # "2019,0" or "2019.0": a year in a cell formatted as a number with decimals.
+        value = rf"CASE WHEN regexp_full_match({x}, '\d{{4}}([.,]0+)?') THEN CAST(left({x}, 4) AS INTEGER) END"
     elif kind is Kind.INTEGER:
         number = number_sql(x, marks)
         value = f"CASE WHEN {number} = floor({number}) THEN CAST({number} AS BIGINT) END"
@@ -187,7 +194,14 @@ def _typed_values(column: Column, x: str, marks: NumberMarks) -> list[tuple[str,
                  rf"WHEN regexp_full_match({x}, '\d{{4}}-\d{{2}}-\d{{2}}') THEN TRY_CAST({x} AS DATE) "
                  rf"WHEN regexp_full_match({x}, '{_DATE_FORM}') THEN CAST(TRY_CAST({x} AS TIMESTAMP) AS DATE) END")
     elif kind is Kind.GENDER:
-        value = f"CASE lower({x}) WHEN 'kvinna' THEN 'kvinna' WHEN 'man' THEN 'man' END"
+        # The short forms and plurals a list kept by hand uses mean the same.
+        value = (f"CASE WHEN lower({x}) IN ('kvinna', 'k', 'kvinnor') THEN 'kvinna' "
+                 f"WHEN lower({x}) IN ('man', 'm', 'män') THEN 'man' END")
+    elif kind is Kind.CODE and column.digits:
+        # Digits only and too few: a CSV saved from Excel lost the leading zeros as a workbook's
+        # number cell does (SNI 01110 as 1110, Stockholm's 0180 as 180), and gets them back.
+        padded = rf"CASE WHEN length({x}) < {column.digits} AND regexp_full_match({x}, '\d+') "
+        return [(column.name, padded + f"THEN lpad({x}, {column.digits}, '0') ELSE upper({x}) END", False)]
     elif kind is Kind.CODE:
         return [(column.name, f"upper({x})", False)]
     elif kind is Kind.LABEL:
@@ -254,6 +268,9 @@ def _problem_sql(kind: Kind, text: str) -> str:
     if kind is Kind.DATE:
         return (f"CASE WHEN left({text}, 10) IN {EXCEL_ZERO_DATES} THEN {sql_literal(_EXCEL_ZERO_DATE_PROBLEM)} "
                 rf"WHEN regexp_full_match({text}, '{_DATE_FORM}') THEN {sql_literal(_NO_SUCH_DATE_PROBLEM)} "
+                f"ELSE {problem} END")
+    if kind is Kind.YEAR:
+        return (rf"CASE WHEN regexp_full_match({text}, '{_DATE_FORM}') THEN {sql_literal(_DATE_FOR_YEAR_PROBLEM)} "
                 f"ELSE {problem} END")
     if kind in (Kind.NUMBER, Kind.INTEGER):
         return (rf"CASE WHEN regexp_matches({text}, '^-?[0-9]+([.,][0-9]+)?[eE][+-]?[0-9]+$') "

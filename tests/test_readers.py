@@ -530,3 +530,82 @@ def test_a_file_that_fails_to_read_while_it_is_still_being_written_waits_for_a_l
     monkeypatch.setattr(load, "_stage_file", real_stage)
     results = load_source(con, PARTICIPANTS, tmp_path, "night-2", b"key")
     assert [(r.outcome, r.rows_loaded) for r in results] == [("loaded", 1)]
+
+
+def test_a_header_a_few_letters_off_is_named_as_the_column_it_likely_means():
+    from ingest.delivery import find_header
+
+    with pytest.raises(ValueError) as refused:
+        find_header([["Organisationsnumer", "Foretagsnamn", "Progam", "Kohort"]], PARTICIPANTS)
+    assert str(refused.value).startswith(
+        "missing required column(s) organisationsnummer, program in the header on line 1 ('Organisationsnumer' may be "
+        "organisationsnummer misspelt; 'Progam' may be program misspelt)")
+
+
+def test_a_header_excel_wrapped_onto_two_lines_or_soft_hyphenated_matches_its_column():
+    from ingest.delivery import find_header
+
+    _, mapping, unknown = find_header(
+        [["Organisations-\nnummer", "Pro\u00adgram", "Kohort", "ledning\nkön"]], PARTICIPANTS)
+    assert (mapping, unknown) == ({"organisationsnummer": 0, "program": 1, "cohort_year": 2}, ["ledning\nkön"])
+
+
+def test_a_leaders_gender_in_short_form_or_plural_is_read_and_any_other_word_quarantined(tmp_path):
+    """K and M, kvinnor and män, in any case, mean kvinna and man: the firm is not lost from its cohort."""
+    genders = ["K", "m", "Kvinnor", "MÄN", "kvinna", "Man", "", "okänd"]
+    rows = [f"{VALID};Exportboost;{2010 + i};{g}" for i, g in enumerate(genders)]
+    write(tmp_path / "participants" / "p.csv", "\n".join(["Organisationsnummer;Program;Kohort;ledning_kon", *rows]) + "\n")
+    con, _ = load(tmp_path, PARTICIPANTS)
+    loaded = dict(con.execute("SELECT cohort_year, leader_gender FROM raw.participants").fetchall())
+    assert loaded == {2010: "kvinna", 2011: "man", 2012: "kvinna", 2013: "man", 2014: "kvinna", 2015: "man", 2016: None}
+    assert con.execute("SELECT line, value FROM audit.quarantine").fetchall() == [(9, "okänd")]
+
+
+def test_values_excel_kept_as_text_with_an_equals_sign_and_quotes_are_the_text_inside(tmp_path):
+    write(tmp_path / "participants" / "p.csv",
+          f'Organisationsnummer;Program;Kohort;Startdatum\n="{VALID}";Exportboost;="2019";=""\n')
+    con, results = load(tmp_path, PARTICIPANTS)
+    assert (results[0].outcome, results[0].message) == ("loaded", "")
+    assert con.execute("SELECT org_nr, cohort_year, start_date FROM raw.participants").fetchone() == (
+        VALID.replace("-", ""), 2019, None)
+
+
+def test_text_encoded_twice_is_rejected_naming_the_line_and_the_letter(tmp_path):
+    text = "Organisationsnummer;Foretagsnamn;Program;Kohort\n" + f"{VALID};Smörgås AB;Gå globalt;2016\n" * 2
+    twice = text.encode("utf-8").decode("cp1252").encode("utf-8")
+    (tmp_path / "participants").mkdir()
+    (tmp_path / "participants" / "p.csv").write_bytes(twice)
+    _, results = load(tmp_path, PARTICIPANTS)
+    assert results[0].outcome == OUTCOME_REJECTED
+    assert "p.csv, line 2: the text is encoded twice: 'Ã¶' is 'ö'" in results[0].message
+
+
+def test_text_in_mac_roman_is_rejected_naming_the_line(tmp_path):
+    text = "Organisationsnummer;Foretagsnamn;Program;Kohort\n" + f"{VALID};Bygg AB;Exportboost;2016\n{VALID};Smörgås AB;Gå globalt;2016\n"
+    (tmp_path / "participants").mkdir()
+    (tmp_path / "participants" / "p.csv").write_bytes(text.encode("mac_roman"))
+    _, results = load(tmp_path, PARTICIPANTS)
+    assert results[0].outcome == OUTCOME_REJECTED
+    assert "p.csv, line 3: the file is in the Mac's own encoding (Mac Roman" in results[0].message
+
+
+def test_a_year_with_zero_decimals_is_the_year_and_a_date_for_a_year_says_so(tmp_path):
+    rows = [f"{VALID};Exportboost;{year}" for year in ("2019,0", "2018.00", "2017-01-01 00:00:00")]
+    write(tmp_path / "participants" / "p.csv", "\n".join(["Organisationsnummer;Program;Kohort", *rows]) + "\n")
+    con, _ = load(tmp_path, PARTICIPANTS)
+    assert sorted(con.execute("SELECT cohort_year FROM raw.participants").fetchall()) == [(2018,), (2019,)]
+    (message,) = con.execute("SELECT message FROM audit.quarantine").fetchone()
+    assert message.endswith("line 4, column 'Kohort': value '2017-01-01 00:00:00' is a date, not a year (a cell "
+                            "formatted as a date shows one); write the year alone, e.g. 2019")
+
+
+def test_codes_a_csv_saved_from_excel_lost_leading_zeros_of_get_them_back(tmp_path):
+    rows = [f"{VALID};AB;{2017 + i};1;;1;{kommun};{sni};2001-05-02;AB"
+            for i, (kommun, sni) in enumerate([("180", "1110"), ("1480", "49410"), ("14x", "123")])]
+    write(tmp_path / "bisnode" / "a.csv", "\n".join([BISNODE_HEADER, *rows]) + "\n")
+    con = duckdb.connect()
+    load_source(con, BISNODE, tmp_path, "test-load", b"key", LoadSettings(counties=("01", "14")))  # Stockholm's too
+    assert sorted(con.execute("SELECT municipality_code, sni_code FROM raw.bisnode").fetchall()) == [
+        ("0180", "01110"), ("1480", "49410")]
+    quarantined = con.execute("SELECT column_name, value FROM audit.quarantine ORDER BY column_name").fetchall()
+    assert quarantined == [("Kommunkod", "14x"), ("SNI-kod", "123")]
