@@ -10,6 +10,7 @@ import hashlib
 import os
 import shutil
 import stat
+import unicodedata
 from pathlib import Path
 
 from ingest.contracts import SOURCES, Source
@@ -20,6 +21,10 @@ from ingest.sample_region import MANIFEST_NAME
 OUTCOME_OUTSIDE_SOURCES = "outside_source_folders"
 # What the nightly job itself keeps in the landing folder, and the planted effects of a sample region.
 _LANDING_OWN = ("archive", "rejected", MANIFEST_NAME)
+
+# A note beside the folders for those who deliver (README.txt, LÄSMIG.txt): no delivery, and
+# named every night it would keep every night's exit code at 3.
+_NOTES_TO_THE_SENDERS = ("readme", "läsmig", "lasmig", "läs mig", "las mig")
 
 # What an operating system leaves in a shared folder: no delivery.
 _SYSTEM_FILES = ("thumbs.db", "desktop.ini")
@@ -47,6 +52,8 @@ def outside_source_folders(landing_dir: Path) -> list[tuple[Path, str]]:
     entries = []
     for entry in _entries(landing_dir):
         if entry.name in SOURCES or entry.name in _LANDING_OWN or _source_in_other_case(landing_dir, entry):
+            continue
+        if entry.is_file() and unicodedata.normalize("NFC", entry.name).casefold().startswith(_NOTES_TO_THE_SENDERS):
             continue
         kind = "folder" if entry.is_dir() else "file"
         entries.append((entry, f"this {kind} is no source's folder, so nothing in it is read; move each delivery "

@@ -152,6 +152,16 @@ def test_a_list_corrected_under_its_name_to_what_another_file_holds_withdraws_wh
     assert in_effect == [(FIRMS[0].replace("-", ""),)]
 
 
+def test_a_note_to_the_senders_beside_the_source_folders_is_no_delivery_to_name(tmp_path):
+    from ingest.landing import outside_source_folders
+
+    (tmp_path / "participants").mkdir()
+    for name in ("README.txt", "La\u0308smig.md", "bisnode_2024.csv"):  # the second as a Mac names it (NFD)
+        (tmp_path / name).write_text("x", encoding="utf-8")
+    (tmp_path / "readme").mkdir()
+    assert sorted(path.name for path, _ in outside_source_folders(tmp_path)) == ["bisnode_2024.csv", "readme"]
+
+
 def test_a_file_still_being_copied_at_night_is_read_the_night_after(small_region, tmp_path, monkeypatch, capsys):
     """The 02:00 night can find a list half copied to the landing share. A file that changes
     while it is read is neither loaded nor recorded (a cut-off copy was rejected, or, cut at
