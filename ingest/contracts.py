@@ -22,6 +22,7 @@ class Kind(Enum):
     TEXT = "text"  # kept as delivered, trimmed
     LABEL = "label"  # a class such as 1-4, trimmed; an en dash or minus a word processor typed is '-'
     CODE = "code"  # trimmed, upper-case code (country, SNI, legal form)
+    KEYWORD = "keyword"  # one of the contract's lower-case words: case and accents as typed do not matter
     GENDER = "gender"  # kvinna / man / empty
 
 
@@ -112,7 +113,7 @@ BASELINES = Source(
     (
         Column("municipality_code", ("kommunkod",), Kind.CODE, True, nullable=False, digits=4),
         Column("year", ("ar", "år"), Kind.YEAR, True, nullable=False),
-        Column("dimension", ("dimension",), Kind.TEXT, True, nullable=False),
+        Column("dimension", ("dimension",), Kind.KEYWORD, True, nullable=False),
         Column("category", ("kategori",), Kind.LABEL, True, nullable=False),
         Column("firm_count", ("antal_foretag", "antal_företag"), Kind.INTEGER, True, nullable=False),
     ),

@@ -105,6 +105,7 @@ _SQL_TYPES = {
     Kind.NUMBER: "DOUBLE",
     Kind.DATE: "DATE",
     Kind.TEXT: "VARCHAR",
+    Kind.KEYWORD: "VARCHAR",
     Kind.LABEL: "VARCHAR",
     Kind.CODE: "VARCHAR",
     Kind.GENDER: "VARCHAR",
@@ -204,6 +205,8 @@ def _typed_values(column: Column, x: str, marks: NumberMarks) -> list[tuple[str,
         return [(column.name, padded + f"THEN lpad({x}, {column.digits}, '0') ELSE upper({x}) END", False)]
     elif kind is Kind.CODE:
         return [(column.name, f"upper({x})", False)]
+    elif kind is Kind.KEYWORD:  # "Storleksklass" and "ålder" are the contract's storleksklass and alder
+        return [(column.name, f"lower(strip_accents({x}))", False)]
     elif kind is Kind.LABEL:
         return [(column.name, f"regexp_replace({x}, '[{DASHES_SQL}]', '-', 'g')", False)]
     else:

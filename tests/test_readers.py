@@ -609,3 +609,16 @@ def test_codes_a_csv_saved_from_excel_lost_leading_zeros_of_get_them_back(tmp_pa
         ("0180", "01110"), ("1480", "49410")]
     quarantined = con.execute("SELECT column_name, value FROM audit.quarantine ORDER BY column_name").fetchall()
     assert quarantined == [("Kommunkod", "14x"), ("SNI-kod", "123")]
+
+
+def test_a_baseline_dimension_in_capitals_or_with_its_swedish_letter_is_the_contracts_word(tmp_path):
+    from ingest.contracts import BASELINES
+
+    rows = ["1480;2019;Storleksklass;1-4;10", "1480;2019;ålder;10-14;5", "1480;2019;SNI_avdelning;C;3",
+            "1480;2019;storlek;1-4;1"]
+    write(tmp_path / "baselines" / "scb.csv", "\n".join(["kommunkod;ar;dimension;kategori;antal_foretag", *rows]) + "\n")
+    con, _ = load(tmp_path, BASELINES)
+    assert sorted(con.execute("SELECT dimension, category FROM raw.baselines").fetchall()) == [
+        ("alder", "10-14"), ("sni_avdelning", "C"), ("storleksklass", "1-4")]
+    assert con.execute("SELECT line, value FROM audit.quarantine WHERE column_name = 'dimension'").fetchall() == [
+        (5, "storlek")]
