@@ -74,3 +74,15 @@ def test_a_restricted_file_is_written_in_a_folder_of_the_owners_alone_and_leftov
     assert restricted.parent.stat().st_mode & 0o777 == 0o700
     assert restricted.stat().st_mode & 0o777 == 0o600
     assert sorted(p.name for p in restricted.parent.iterdir()) == [restricted.name]
+
+
+def test_a_data_quality_message_naming_a_file_after_a_sole_trader_is_redacted(tmp_path):
+    work, target = tmp_path / "work.duckdb", tmp_path / "followup.duckdb"
+    _work(work, 1)
+    with duckdb.connect(str(work)) as con:
+        con.execute("CREATE TABLE marts.rpt_data_quality_warnings AS SELECT 'x: 1a2b' AS finding_key, "
+                    "'The participation ends before it starts (lista_800101-1231.csv, line 3)' AS message")
+    publish(work, target)
+    with duckdb.connect(str(target), read_only=True) as con:
+        assert con.execute("SELECT finding_key, message FROM marts.rpt_data_quality_warnings").fetchone() == (
+            "x: 1a2b", "The participation ends before it starts (lista_[redacted].csv, line 3)")

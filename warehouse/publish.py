@@ -76,22 +76,23 @@ def publish(work_db: Path, published: Path, schemas: tuple[str, ...] = ANALYST_S
     return published
 
 
-# The audit texts that quote what was delivered, or name a delivered file: an organisation number
+# The texts that quote what was delivered, or name a delivered file: an organisation number
 # can turn up in any of them, in whichever column it was delivered (not the firm keys and
 # sha256 digests, whose hexadecimal digits may run ten long by chance).
 _DELIVERED_TEXT_COLUMNS = {
-    "quarantine": ("file", "value", "message"),
-    "loads": ("path", "message"),
-    "superseded_rows": ("file", "superseded_by_file"),
-    "validation_results": ("file", "advice"),
+    ("audit", "quarantine"): ("file", "value", "message"),
+    ("audit", "loads"): ("path", "message"),
+    ("audit", "superseded_rows"): ("file", "superseded_by_file"),
+    ("audit", "validation_results"): ("file", "advice"),
+    ("marts", "rpt_data_quality_warnings"): ("message",),  # some findings name the file and line
 }
 
 
 def _select(schema: str, table: str) -> str:
     source = f'work."{schema}"."{table}"'
-    if schema != "audit" or table not in _DELIVERED_TEXT_COLUMNS:
+    if (schema, table) not in _DELIVERED_TEXT_COLUMNS:
         return f"SELECT * FROM {source}"
-    columns = {column: f"q.{column}" for column in _DELIVERED_TEXT_COLUMNS[table]}
+    columns = {column: f"q.{column}" for column in _DELIVERED_TEXT_COLUMNS[schema, table]}
     if table == "quarantine":
         rules = ", ".join(sql_literal(r) for r in IDENTIFYING_RULES)
         # Rows quarantined before of_a_person was recorded count as a person's where the source names firms.

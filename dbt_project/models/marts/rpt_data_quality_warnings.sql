@@ -8,6 +8,10 @@ with memberships as (
     from {{ ref('fct_cohort_membership') }}
 ),
 
+current_participant_rows as (
+    {{ latest_delivery(ref('stg_operators__participants'), 'participants') }}
+),
+
 firm_years as (
     select
         firm_key,
@@ -184,6 +188,23 @@ latest_year_coverage as (
     where latest_fiscal_year > followup_year
 ),
 
+-- A participation that ends before it starts is loaded (the firm is in its cohort either way),
+-- and named with its file and line so that the dates can be put right.
+participation_dates as (
+    select
+        'participation_ends_before_it_starts' as check_name,
+        program || ' ' || cohort_year || ' ' || firm_key as subject,
+        date_diff('day', start_date, end_date) as measured_value,
+        0 as threshold,
+        1 as n_firms,
+        true as is_warning,
+        'The participation in ' || program || ' ' || cohort_year || ' ends (' || end_date || ') before it starts ('
+        || start_date || ') (' || regexp_extract(source_file, '[^/\\]+$') || ', line ' || source_line
+        || ', columns startdatum and slutdatum). Correct the dates and deliver the list again.' as message
+    from current_participant_rows
+    where end_date < start_date
+),
+
 -- A target for an indicator the warehouse does not measure has no outcome in the indicator
 -- report. An operator's own indicator is recorded; a name a few letters from a measured one is
 -- likely misspelt, and warned about.
@@ -263,6 +284,8 @@ findings as (
     select * from freshness
     union all by name
     select * from latest_year_coverage
+    union all by name
+    select * from participation_dates
     union all by name
     select * from target_indicators
     union all by name
