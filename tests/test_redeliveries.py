@@ -6,11 +6,13 @@ the landing folder as they stand after each night.
 """
 
 import os
+import random
 import shutil
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pytest
 
 from ingest.contracts import BISNODE
 from ingest.load import load_source
@@ -258,3 +260,164 @@ def _events_of_last_run() -> list[str]:
         (run,) = instance.get_runs(limit=1)
         return [str(record.user_message) + str(record.dagster_event and record.dagster_event.event_specific_data)
                 for record in instance.all_logs(run.run_id)]
+
+
+# --- A randomized check of "Deliveries accumulate" against a model written from the README's rules.
+
+MODEL_FIRMS = (*FIRMS, "556016-0680")
+MODEL_KEYS = [(firm, year) for firm in MODEL_FIRMS for year in (2019, 2020)]
+
+
+def _bisnode_bytes(rows: dict) -> bytes:
+    lines = [f"{firm};AB;{year};{turnover};;3;1480;49410;2001-05-02;AB" for (firm, year), turnover in rows.items()]
+    return ("\n".join([BISNODE_HEADER, *lines]) + "\n").encode("utf-8")
+
+
+def _rows_of(content: bytes) -> dict:
+    rows = {}
+    for line in content.decode("utf-8").splitlines()[1:]:
+        firm, _, year, turnover, *_ = line.split(";")
+        rows[(firm, int(year))] = int(turnover)
+    return rows
+
+
+class _DeliveriesModel:
+    """The rules of README.md "Deliveries accumulate", kept apart from ingest/load.py:
+
+    - a file is its name; a new content under a name loaded before is its new version (even a
+      header alone, which withdraws its rows); only the latest loaded version of a name counts;
+    - of those versions' rows, each key's row of the latest delivery is in effect;
+    - under a name never loaded: a header alone is rejected, and content identical to a file in
+      effect (its name's latest version, every row of it in effect) is a duplicate, not loaded;
+    - the same content as last processed under a name is skipped; order is mtime, then name.
+    """
+
+    def __init__(self):
+        self.processed = {}  # name -> the content last processed under it, whatever the outcome
+        self.latest = {}  # name -> (delivery order, content) of its latest loaded version
+        self.order = 0
+
+    def _winners(self) -> dict:
+        best = {}
+        for order, content in self.latest.values():
+            for key, turnover in _rows_of(content).items():
+                if key not in best or order > best[key][0]:
+                    best[key] = (order, turnover)
+        return best
+
+    def in_effect(self) -> dict:
+        return {key: turnover for key, (_, turnover) in self._winners().items()}
+
+    def _file_in_effect(self, name: str) -> bool:
+        order, content = self.latest[name]
+        winners = self._winners()
+        rows = _rows_of(content)
+        return bool(rows) and all(winners[key][0] == order for key in rows)
+
+    def night(self, folder: dict) -> list:
+        """folder: name -> (mtime, content). Returns (name, outcome) of each file processed."""
+        outcomes = []
+        for name, (mtime, content) in sorted(folder.items(), key=lambda item: (item[1][0], item[0])):
+            if self.processed.get(name) == content:
+                continue
+            self.processed[name] = content
+            if name in self.latest:
+                outcome = "loaded"
+            elif not _rows_of(content):
+                outcome = "rejected"
+            elif any(c == content and self._file_in_effect(n) for n, (_, c) in self.latest.items()):
+                outcome = "duplicate"
+            else:
+                outcome = "loaded"
+            if outcome == "loaded":
+                self.order += 1
+                self.latest[name] = (self.order, content)
+            outcomes.append((name, outcome))
+        return outcomes
+
+
+def _random_nights(rng: random.Random) -> list:
+    """Nights of actions on the bisnode folder: ("write", name, content, mtime offset) or ("remove", name)."""
+    folder, history, names, nights = {}, {}, iter(f"lista_{i}.csv" for i in range(100)), []
+
+    def random_rows(unlike: bytes | None = None) -> bytes:
+        while True:
+            keys = rng.sample(MODEL_KEYS, rng.randint(1, 3))
+            content = _bisnode_bytes({key: rng.choice((100, 200, 300)) for key in keys})
+            if content != unlike:
+                return content
+
+    for _ in range(rng.randint(8, 12)):
+        actions = []
+        for _ in range(rng.randint(1, 2)):
+            earlier = [n for n, h in history.items() if set(h) - {h[-1]}]
+            choices = ["new"] + ["again", "header"] * bool(history) + ["copy", "remove"] * bool(folder)
+            choices += ["restore"] * bool(earlier)
+            kind = rng.choice(choices)
+            if kind == "remove":
+                name = rng.choice(sorted(folder))
+                del folder[name]
+                actions.append(("remove", name))
+                continue
+            if kind == "new":
+                name, content = next(names), random_rows()
+            elif kind == "again":
+                name = rng.choice(sorted(history))
+                content = random_rows(unlike=history[name][-1])
+            elif kind == "header":
+                name, content = rng.choice(sorted(history)), _bisnode_bytes({})
+            elif kind == "copy":
+                name, content = next(names), folder[rng.choice(sorted(folder))]
+            else:  # restore: an earlier version's bytes, under its name
+                name = rng.choice(sorted(earlier))
+                content = rng.choice(sorted(set(history[name]) - {history[name][-1]}))
+            folder[name] = content
+            history.setdefault(name, []).append(content)
+            actions.append(("write", name, content, rng.choice((0, 0, 1, 2))))
+        nights.append(actions)
+    return nights
+
+
+def _replay(nights: list, landing: Path) -> list | None:
+    """Run the nights through load_source and the model; the first night they differ, or None."""
+    con = duckdb.connect()
+    model, folder = _DeliveriesModel(), {}
+    bisnode = landing / "bisnode"
+    bisnode.mkdir(parents=True, exist_ok=True)
+    for night, actions in enumerate(nights, start=1):
+        for action in actions:
+            if action[0] == "remove":
+                if (bisnode / action[1]).exists():
+                    (bisnode / action[1]).unlink()
+                    del folder[action[1]]
+                continue
+            _, name, content, offset = action
+            mtime = night * 86400 + offset  # files written the same second are delivered in name order
+            (bisnode / name).write_bytes(content)
+            os.utime(bisnode / name, (mtime, mtime))
+            folder[name] = (mtime, content)
+        results = load_source(con, BISNODE, landing, f"night-{night}", b"key")
+        actual_outcomes = [(r.path.name, r.outcome) for r in results]
+        expected_outcomes = model.night(folder)
+        rows = con.execute(
+            "SELECT org_nr, fiscal_year, net_turnover_tkr FROM raw.bisnode AS r WHERE NOT EXISTS (SELECT 1 FROM "
+            "audit.superseded_rows AS s WHERE s.delivery_seq = r._delivery_seq AND s.line = r._line)"
+        ).fetchall()
+        actual = sorted(((f"{org[:6]}-{org[6:]}", int(year)), int(turnover)) for org, year, turnover in rows)
+        expected = sorted(model.in_effect().items())
+        if (actual_outcomes, actual) != (expected_outcomes, expected):
+            return [night, expected_outcomes, actual_outcomes, expected, actual]
+    return None
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_redeliveries_keep_in_effect_what_the_rules_say(seed, tmp_path):
+    """Random nights of new lists, lists sent again (changed, header alone, an earlier version),
+    copies under new names and files removed: after each night the outcomes and the rows in
+    effect are those of a model of the README's rules."""
+    nights = _random_nights(random.Random(seed))
+    difference = _replay(nights, tmp_path)
+    assert difference is None, (
+        "night {}: expected outcomes {}, got {}; expected in effect {}, got {}".format(*difference)
+        + "\nnights: " + "\n".join(f"  {n}: {a}" for n, a in enumerate(nights, start=1))
+    )
