@@ -32,7 +32,7 @@ import pandas as pd
 
 from expectations.suites import DEFAULT_COUNTIES, NATURAL_KEYS, county_names
 from expectations.validate import failing_rows, start_importing_gx, validate_table
-from ingest.contracts import Kind, Source
+from ingest.contracts import Source
 from ingest.delivery import Delivery, FileRejected
 from ingest.landing import (
     archive,
