@@ -17,8 +17,8 @@ TYPING_MACROS = r"""
 -- A delivered value without the spaces, tabs and line breaks around it (a cell pasted from
 -- a spreadsheet often ends in a tab), NULL when nothing is left. Trimming copies every value;
 -- a value of ASCII characters only (as many bytes as characters) whose first character is
--- none of those (it sorts at or after '!') and whose last is not one of the four ASCII ones is
--- already trimmed and is taken as it is, at a fraction of the cost.
+-- none of those (it sorts at or after '!') nor '=' (see excel_text), and whose last is not one
+-- of the four ASCII ones, is already trimmed and is taken as it is, at a fraction of the cost.
 -- Text saved on a Mac may spell "å" as "a" and a combining ring (NFD): it looks the same and
 -- compares different, so such text is composed (NFC) before it is checked against a list
 -- (a program, an indicator, a header). Only text with a combining mark pays for that.
