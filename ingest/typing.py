@@ -17,21 +17,32 @@ TYPING_MACROS = r"""
 -- A delivered value without the spaces, tabs and line breaks around it (a cell pasted from
 -- a spreadsheet often ends in a tab), NULL when nothing is left. Trimming copies every value;
 -- a value of ASCII characters only (as many bytes as characters) whose first character is
--- none of those (it sorts at or after '!') nor '=' (see excel_text), and whose last is not one
--- of the four ASCII ones, is already trimmed and is taken as it is, at a fraction of the cost.
+-- none of those (it sorts at or after '!') nor '=' (compared as a string, which costs less
+-- than starts_with), and whose last is not one of the four ASCII ones, is already trimmed and
+-- is taken as it is, at a fraction of the cost. The cases are branches of one CASE, not macros
+-- around one another: DuckDB copies a macro's argument into every place the macro uses it, and
+-- nested, they computed each value a dozen times over (0.4 s a national file).
 -- Text saved on a Mac may spell "å" as "a" and a combining ring (NFD): it looks the same and
 -- compares different, so such text is composed (NFC) before it is checked against a list
 -- (a program, an indicator, a header). Only text with a combining mark pays for that.
 CREATE OR REPLACE TEMP MACRO composed_text(t) AS
     CASE WHEN regexp_matches(t, '[\x{0300}-\x{036F}]') THEN nfc_normalize(t) ELSE t END;
--- A value written ="..." is Excel's way of keeping a number as text (leading zeros and all):
--- the text inside is the value.
-CREATE OR REPLACE TEMP MACRO excel_text(t) AS
-    CASE WHEN starts_with(t, '="') AND ends_with(t, '"') AND strlen(t) >= 3 THEN t[3:-2] ELSE t END;
 CREATE OR REPLACE TEMP MACRO delivered_text(s) AS nullif(
-    CASE WHEN strlen(s) = length(s) AND s >= '!' AND NOT starts_with(s, '=')
-        AND NOT (ends_with(s, ' ') OR ends_with(s, chr(9)) OR ends_with(s, chr(10)) OR ends_with(s, chr(13))) THEN s
-    ELSE excel_text(composed_text(regexp_replace(s, '^[\t\n\r\p{Z}]+|[\t\n\r\p{Z}]+$', '', 'g'))) END, ''
+    CASE
+        WHEN strlen(s) = length(s) AND (s >= '>' OR (s >= '!' AND s < '='))
+            AND NOT (ends_with(s, ' ') OR ends_with(s, chr(9)) OR ends_with(s, chr(10)) OR ends_with(s, chr(13)))
+            THEN s
+        -- ="..." is Excel's way of keeping a number as text (leading zeros and all): the text inside is the value.
+        WHEN starts_with(s, '="') AND ends_with(s, '"') AND strlen(s) >= 3 THEN s[3:-2]
+        -- trim() takes the Unicode spaces; a tab or a line break (also the Unicode line and paragraph
+        -- separators) at either end takes a regular expression.
+        WHEN starts_with(s, chr(9)) OR starts_with(s, chr(10)) OR starts_with(s, chr(13))
+            OR ends_with(s, chr(9)) OR ends_with(s, chr(10)) OR ends_with(s, chr(13))
+            OR starts_with(s, chr(8232)) OR starts_with(s, chr(8233)) OR ends_with(s, chr(8232))
+            OR ends_with(s, chr(8233))
+            THEN composed_text(regexp_replace(s, '^[\t\n\r\p{Z}]+|[\t\n\r\p{Z}]+$', '', 'g'))
+        ELSE composed_text(trim(s))
+    END, ''
 );
 -- Numbers arrive as "1234", "1 234,5", "1234.5", "1.234,5" or, in comma files, "1,234.5".
 -- Spaces (also the no-break, figure, thin and narrow no-break spaces that locales and word
@@ -182,7 +193,8 @@ def _typed_values(column: Column, x: str, marks: NumberMarks) -> list[tuple[str,
         ]
     if kind is Kind.YEAR:
         # "2019,0" or "2019.0": a year in a cell formatted as a number with decimals.
-        value = rf"CASE WHEN regexp_full_match({x}, '\d{{4}}([.,]0+)?') THEN CAST(left({x}, 4) AS INTEGER) END"
+        value = (rf"CASE WHEN regexp_full_match({x}, '\d{{4}}') THEN CAST({x} AS INTEGER) "
+                 rf"WHEN regexp_full_match({x}, '\d{{4}}[.,]0+') THEN CAST(left({x}, 4) AS INTEGER) END")
     elif kind is Kind.INTEGER:
         number = number_sql(x, marks)
         value = f"CASE WHEN {number} = floor({number}) THEN CAST({number} AS BIGINT) END"
@@ -201,7 +213,7 @@ def _typed_values(column: Column, x: str, marks: NumberMarks) -> list[tuple[str,
     elif kind is Kind.CODE and column.digits:
         # Digits only and too few: a CSV saved from Excel lost the leading zeros as a workbook's
         # number cell does (SNI 01110 as 1110, Stockholm's 0180 as 180), and gets them back.
-        padded = rf"CASE WHEN length({x}) < {column.digits} AND regexp_full_match({x}, '\d+') "
+        padded = rf"CASE WHEN strlen({x}) < {column.digits} AND regexp_full_match({x}, '\d+') "
         return [(column.name, padded + f"THEN lpad({x}, {column.digits}, '0') ELSE upper({x}) END", False)]
     elif kind is Kind.CODE:
         return [(column.name, f"upper({x})", False)]
