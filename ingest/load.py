@@ -170,7 +170,7 @@ def load_source(
             continue  # processed on an earlier night (by name and content: the landing share may move)
         # A new version of a file loaded before replaces it, even when another file holds the
         # same content: its rows are loaded, and the ones it no longer has are withdrawn.
-        replaces_loaded = _loaded_under_name(con, source, path.name)
+        replaces_loaded = bool(_versions_loaded(con, source, path.name))
         earlier = [] if replaces_loaded else _identical_and_in_effect(con, source, sha)
         staged = None
         try:
@@ -399,7 +399,7 @@ def _write_file(con, source: Source, staged: _StagedFile, sha: str, load_id: str
     # of a national file for no row.
     if _has_earlier_delivery(con, source, sequence):
         _record_superseded(con, source, load_id, sequence)
-        replaced = _earlier_versions(con, source, path, sequence)
+        replaced = _versions_loaded(con, source, path.name)  # this delivery's own row is not recorded yet
         if replaced:
             _record_replaced(con, source, load_id, sequence, path)
             _resettle_keys(con, source, load_id, replaced, sequence)
@@ -547,25 +547,18 @@ def _identical_and_in_effect(con, source: Source, sha: str) -> list[tuple[str]]:
     ).fetchall()
 
 
-def _loaded_under_name(con, source: Source, name: str) -> bool:
-    return con.execute(
-        f"SELECT count(*) > 0 FROM audit.loads WHERE source = ? AND parse_filename(path) = ? "
+def _versions_loaded(con, source: Source, name: str) -> list[int]:
+    """The deliveries of files of this name loaded so far: a new one replaces them all."""
+    return [seq for (seq,) in con.execute(
+        f"SELECT delivery_seq FROM audit.loads WHERE source = ? AND parse_filename(path) = ? "
         f"AND outcome IN ('{OUTCOME_LOADED}', '{OUTCOME_QUARANTINED}')", [source.name, name],
-    ).fetchone()[0]
+    ).fetchall()]
 
 
 def _has_earlier_delivery(con, source: Source, sequence: int) -> bool:
     return con.execute(
         "SELECT count(*) > 0 FROM audit.loads WHERE source = ? AND delivery_seq < ?", [source.name, sequence]
     ).fetchone()[0]
-
-
-def _earlier_versions(con, source: Source, path: Path, sequence: int) -> list[int]:
-    """The deliveries of files of this name loaded before, which this one replaces."""
-    return [seq for (seq,) in con.execute(
-        f"SELECT delivery_seq FROM audit.loads WHERE source = ? AND parse_filename(path) = ? AND delivery_seq < ? "
-        f"AND outcome IN ('{OUTCOME_LOADED}', '{OUTCOME_QUARANTINED}')", [source.name, path.name, sequence],
-    ).fetchall()]
 
 
 def _resettle_keys(con, source: Source, load_id: str, replaced: list[int], sequence: int) -> None:
