@@ -96,6 +96,21 @@ BISNODE_HEADER = ("Org.nr;Företagsnamn;Bokslutsår;Nettoomsättning (tkr);Expor
 FIRMS = ("556677-8899", "559000-1300")
 
 
+def _bisnode_bytes(rows: dict) -> bytes:
+    """A Bisnode delivery of ``rows``: (firm, fiscal year) -> net turnover."""
+    lines = [f"{firm};AB;{year};{turnover};;3;1480;49410;2001-05-02;AB" for (firm, year), turnover in rows.items()]
+    return ("\n".join([BISNODE_HEADER, *lines]) + "\n").encode("utf-8")
+
+
+def _rows_in_effect(con) -> list[tuple[tuple[str, int], float]]:
+    """The raw Bisnode rows no entry of audit.superseded_rows names, as ((firm, fiscal year), net turnover)."""
+    rows = con.execute(
+        "SELECT org_nr, fiscal_year, net_turnover_tkr FROM raw.bisnode AS r WHERE NOT EXISTS (SELECT 1 FROM "
+        "audit.superseded_rows AS s WHERE s.delivery_seq = r._delivery_seq AND s.line = r._line)"
+    ).fetchall()
+    return sorted(((f"{org[:6]}-{org[6:]}", year), turnover) for org, year, turnover in rows)
+
+
 def test_a_correction_withdrawn_brings_back_the_row_it_had_corrected(tmp_path):
     """A firm-year corrected by one file, then by another: each correction withdrawn (its file
     delivered again without the row) brings back the latest figure still delivered."""
@@ -104,21 +119,17 @@ def test_a_correction_withdrawn_brings_back_the_row_it_had_corrected(tmp_path):
 
     def deliver(name: str, turnover_by_firm: dict[str, int]) -> None:
         night = next(nights)
-        rows = [f"{firm};AB;2019;{turnover};;3;1480;49410;2001-05-02;AB" for firm, turnover in turnover_by_firm.items()]
         path = tmp_path / "bisnode" / name
         path.parent.mkdir(exist_ok=True)
-        path.write_text("\n".join([BISNODE_HEADER, *rows]) + "\n", encoding="utf-8")
+        path.write_bytes(_bisnode_bytes({(firm, 2019): turnover for firm, turnover in turnover_by_firm.items()}))
         os.utime(path, (night * 86400, night * 86400))  # delivered in this order
         results = load_source(con, BISNODE, tmp_path, f"night-{night}", b"key")
         assert [r.outcome for r in results] == ["loaded"], [r.message for r in results]
 
     def in_effect() -> dict[str, float]:
-        rows = con.execute(
-            "SELECT org_nr, net_turnover_tkr FROM raw.bisnode AS r WHERE NOT EXISTS (SELECT 1 FROM "
-            "audit.superseded_rows AS s WHERE s.delivery_seq = r._delivery_seq AND s.line = r._line)"
-        ).fetchall()
-        assert len(rows) == len({org for org, _ in rows}), rows  # one row per firm-year
-        return {f"{org[:6]}-{org[6:]}": turnover for org, turnover in rows}
+        rows = _rows_in_effect(con)
+        assert len(rows) == len({key for key, _ in rows}), rows  # one row per firm-year
+        return {firm: turnover for (firm, _), turnover in rows}
 
     deliver("bisnode_2019.csv", {FIRMS[0]: 100, FIRMS[1]: 200})
     deliver("rattelse_1.csv", {FIRMS[0]: 110})
@@ -138,20 +149,16 @@ def test_a_list_corrected_under_its_name_to_what_another_file_holds_withdraws_wh
     """The corrected list was first sent under a new name, then under the list's own: the second
     is no duplicate to pass over, but the list's new version."""
     con = duckdb.connect()
-    rows = {firm: f"{firm};AB;2019;{turnover};;3;1480;49410;2001-05-02;AB" for firm, turnover in zip(FIRMS, (100, 200))}
+    turnover = {(FIRMS[0], 2019): 100, (FIRMS[1], 2019): 200}
     folder = tmp_path / "bisnode"
     folder.mkdir()
     for night, (name, firms) in enumerate([("lista.csv", FIRMS), ("lista_rattad.csv", FIRMS[:1]),
                                            ("lista.csv", FIRMS[:1])], start=1):
-        (folder / name).write_text("\n".join([BISNODE_HEADER, *(rows[f] for f in firms)]) + "\n", encoding="utf-8")
+        (folder / name).write_bytes(_bisnode_bytes({(f, 2019): turnover[f, 2019] for f in firms}))
         os.utime(folder / name, (night * 86400, night * 86400))
         results = load_source(con, BISNODE, tmp_path, f"night-{night}", b"key")
         assert [r.outcome for r in results] == ["loaded"], [r.message for r in results]
-    in_effect = con.execute(
-        "SELECT org_nr FROM raw.bisnode AS r WHERE NOT EXISTS (SELECT 1 FROM audit.superseded_rows AS s "
-        "WHERE s.delivery_seq = r._delivery_seq AND s.line = r._line)"
-    ).fetchall()
-    assert in_effect == [(FIRMS[0].replace("-", ""),)]
+    assert [key for key, _ in _rows_in_effect(con)] == [(FIRMS[0], 2019)]
 
 
 def test_a_note_to_the_senders_beside_the_source_folders_is_no_delivery_to_name(tmp_path):
@@ -266,11 +273,6 @@ def _events_of_last_run() -> list[str]:
 
 MODEL_FIRMS = (*FIRMS, "556016-0680")
 MODEL_KEYS = [(firm, year) for firm in MODEL_FIRMS for year in (2019, 2020)]
-
-
-def _bisnode_bytes(rows: dict) -> bytes:
-    lines = [f"{firm};AB;{year};{turnover};;3;1480;49410;2001-05-02;AB" for (firm, year), turnover in rows.items()]
-    return ("\n".join([BISNODE_HEADER, *lines]) + "\n").encode("utf-8")
 
 
 def _rows_of(content: bytes) -> dict:
@@ -399,11 +401,7 @@ def _replay(nights: list, landing: Path) -> list | None:
         results = load_source(con, BISNODE, landing, f"night-{night}", b"key")
         actual_outcomes = [(r.path.name, r.outcome) for r in results]
         expected_outcomes = model.night(folder)
-        rows = con.execute(
-            "SELECT org_nr, fiscal_year, net_turnover_tkr FROM raw.bisnode AS r WHERE NOT EXISTS (SELECT 1 FROM "
-            "audit.superseded_rows AS s WHERE s.delivery_seq = r._delivery_seq AND s.line = r._line)"
-        ).fetchall()
-        actual = sorted(((f"{org[:6]}-{org[6:]}", int(year)), int(turnover)) for org, year, turnover in rows)
+        actual = [(key, int(turnover)) for key, turnover in _rows_in_effect(con)]
         expected = sorted(model.in_effect().items())
         if (actual_outcomes, actual) != (expected_outcomes, expected):
             return [night, expected_outcomes, actual_outcomes, expected, actual]
