@@ -90,14 +90,11 @@ def _first_cohorts(landing: Path) -> pd.DataFrame:
 
 
 def participant_kommun_counts(landing: Path) -> pd.Series:
-    """All programs together: participants per municipality in the base year of their first cohort."""
+    """All programs together: participants per municipality in the base year of their first
+    cohort (one without a Bisnode row that year has none)."""
     first = _first_cohorts(landing)
-    years = firm_years(landing)
-    at_base = years.set_index(["org", "year"])["Kommunkod"]
-    latest = years.sort_values("year").groupby("org")["Kommunkod"].last()
-    kommun = [
-        at_base.get((org, base), latest.get(org)) for org, base in zip(first["org"], first["base_year"])
-    ]
+    at_base = firm_years(landing).set_index(["org", "year"])["Kommunkod"]
+    kommun = [at_base.get((org, base)) for org, base in zip(first["org"], first["base_year"])]
     return pd.Series(kommun).dropna().value_counts()
 
 

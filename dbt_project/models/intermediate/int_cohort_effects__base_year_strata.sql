@@ -1,9 +1,10 @@
 -- Every firm observed with a positive turnover in a base year of some cohort, with its
--- coarsened-exact-matching stratum (base-year county x SNI section x size class x age band x
--- turnover band) and its base-year outcomes. The county comes first: a participant is matched
--- only with firms of its own county, so a warehouse covering several counties gives each
--- region its own county's population as the control pool. Built once per base year, not once
--- per cohort: cohorts of the same year share their never-treated controls.
+-- coarsened-exact-matching stratum (county x SNI section x size class x age band x turnover
+-- band, all as of the base year: a later sector may be the program's doing) and its base-year
+-- outcomes. The county comes first: a participant is matched only with firms of its own
+-- county, so a warehouse covering several counties gives each region its own county's
+-- population as the control pool. Built once per base year, not once per cohort: cohorts of
+-- the same year share their never-treated controls.
 with base_years as (
     select distinct base_year from {{ ref('dim_cohort') }}
 )
@@ -14,7 +15,7 @@ select
     concat_ws(
         '|',
         coalesce(outcomes.county_code, '?'),
-        coalesce(firms.sni_section, '?'),
+        coalesce(outcomes.sni_section, '?'),
         {{ scb_size_class('outcomes.employees') }},
         coalesce({{ age_band('base_years.base_year - firms.registration_year') }}, '?'),
         {{ turnover_band('outcomes.net_turnover_tkr') }}

@@ -13,6 +13,7 @@ select
     net_turnover_tkr,
     employees,
     {{ county_code('municipality_code') }} as county_code,
+    sni_section,
     ln(nullif(net_turnover_tkr, 0)) as log_turnover,
     ln(1 + employees) as log_employees,
     ln(1 + export_turnover_tkr) as log_export_turnover,

@@ -1,5 +1,7 @@
 -- Each participant's category in every representativity dimension, taken in the base year
--- of its first cohort: per program, and once more for all programs together. Each
+-- of its first cohort: per program, and once more for all programs together. A firm without
+-- a Bisnode row that year (registered after it, or missing from the delivery) has no
+-- category in any dimension, so that every dimension's shares rest on the same firms. Each
 -- participant is compared with its own county: that of its seat in the base year (else its
 -- latest). One the data cannot place (not in Bisnode) belongs to the population's county when
 -- the warehouse covers one county, and to no county's comparison when it covers several.
@@ -31,14 +33,17 @@ attributes as (
         first_cohorts.program,
         first_cohorts.firm_key,
         first_cohorts.cohort_year - 1 as base_year,
-        coalesce(base.municipality_code, firms.municipality_code) as municipality_code,
+        base.municipality_code,
         coalesce(
             {{ county_code('coalesce(base.municipality_code, firms.municipality_code)') }},
             (select only_county.county_code from only_county)
         ) as county_code,
-        firms.sni_section,
+        base.sni_section,
         {{ scb_size_class('base.employees') }} as size_class,
-        {{ age_band('first_cohorts.cohort_year - 1 - firms.registration_year') }} as age_band
+        case
+            when base.firm_key is not null
+                then {{ age_band('first_cohorts.cohort_year - 1 - firms.registration_year') }}
+        end as age_band
     from first_cohorts
     inner join {{ ref('dim_firm') }} as firms on first_cohorts.firm_key = firms.firm_key
     left join {{ ref('fct_firm_year') }} as base

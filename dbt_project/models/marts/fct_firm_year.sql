@@ -1,5 +1,6 @@
--- One row per firm and fiscal year: the financial outcomes every metric is built from, and the
--- number of export markets the follow-up survey lists for the year.
+-- One row per firm and fiscal year: the financial outcomes every metric is built from, the
+-- number of export markets the follow-up survey lists for the year, and where the firm was
+-- that year (seat and SNI section), since the metrics place a firm as it was in a base year.
 with markets as (
     -- The deduplicated markets hold one row per firm, year and country (their primary-key
     -- test), so counting rows counts countries; a distinct count cost a second nationally.
@@ -9,6 +10,15 @@ with markets as (
         count(*) as n_export_markets
     from {{ ref('int_export_markets__deduplicated') }}
     group by firm_key, market_year
+),
+
+sni_divisions as (
+    -- One row per two-digit division, so that a firm-year finds its section by equality: a
+    -- range join against the sections would be evaluated for every firm-year.
+    select
+        sni_section,
+        unnest(range(division_from, division_to + 1)) as sni_division
+    from {{ ref('sni2007_sections') }}
 )
 
 select
@@ -19,7 +29,10 @@ select
     -- Empty means unknown, not zero (domain.md §4): kept as null.
     firm_years.export_turnover_tkr,
     coalesce(markets.n_export_markets, 0) as n_export_markets,
-    firm_years.municipality_code
+    firm_years.municipality_code,
+    sni_divisions.sni_section
 from {{ ref('int_bisnode__firm_years_deduplicated') }} as firm_years
 left join markets
     on firm_years.firm_key = markets.firm_key and firm_years.fiscal_year = markets.market_year
+left join sni_divisions
+    on try_cast(left(firm_years.sni_code, 2) as integer) = sni_divisions.sni_division

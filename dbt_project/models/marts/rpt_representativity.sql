@@ -78,7 +78,7 @@ bisnode_population as (
         firm_years.fiscal_year as year,
         {{ county_code('firm_years.municipality_code') }} as county_code,
         firm_years.municipality_code,
-        firms.sni_section,
+        firm_years.sni_section,
         {{ scb_size_class('firm_years.employees') }} as size_class,
         {{ age_band('firm_years.fiscal_year - firms.registration_year') }} as age_band
     from {{ ref('fct_firm_year') }} as firm_years
