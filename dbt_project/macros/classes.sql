@@ -1,4 +1,6 @@
-{#- SCB size classes by number of employees (domain.md §3). -#}
+{#- SCB size classes by number of employees (domain.md §3). Bisnode's employees are an annual
+    average (4.5, say) and the classes count whole employees: the average is rounded to the
+    nearest whole number, a half upwards, so 4.5 is in 5-9. -#}
 {% macro scb_size_class(employees) -%}
     case
         when {{ employees }} is null then null
