@@ -43,7 +43,7 @@ from ingest.landing import (
     size_and_mtime,
     with_fallback,
 )
-from ingest.number_marks import NumberMarks, continental_number_query, number_columns, number_marks
+from ingest.number_marks import NumberMarks, number_columns, number_marks, some_value_query
 from ingest.orgnr import LUHN_PROBLEM, ORGNR_SQL_MACROS, firm_key, hmac_pads
 from ingest.reader import drop_delivery, read_delivery, unreadable_text
 from ingest.repeated_header import check_repeated_headers
@@ -418,11 +418,22 @@ def _write_file(con, source: Source, staged: _StagedFile, sha: str, load_id: str
 def _number_marks(con, source: Source, delivery: Delivery) -> dict[str, NumberMarks]:
     if not delivery.delimiter:
         return {}
-    return {
-        column.name: number_marks(delivery.delimiter, con.execute(
-            continental_number_query(delivery.table, column.name, delivery.delimiter)).fetchone()[0])
-        for column in number_columns(source) if column.name in delivery.headers
-    }
+    comma_delimited = str(delivery.delimiter == ",").lower()
+
+    def some(condition: str) -> bool:
+        return con.execute(some_value_query(delivery.table, condition)).fetchone()[0]
+
+    marks = {}
+    for column in number_columns(source):
+        if column.name not in delivery.headers:
+            continue
+        # Each question stops at the first value that answers it, and only a column that writes
+        # numbers the continental way is asked the next: a national file's column takes one scan.
+        continental = some(f"writes_continental_number({column.name}, {comma_delimited})")
+        english = continental and some(f"writes_english_number({column.name})")
+        beyond_doubt = english and some(f"writes_continental_number({column.name}, true)")
+        marks[column.name] = number_marks(delivery.delimiter, continental, english, beyond_doubt)
+    return marks
 
 
 def _reject_if_incomplete(con, path: Path, delivery: Delivery, replaces_loaded: bool) -> None:

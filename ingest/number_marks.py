@@ -8,6 +8,10 @@ delimiter and the column's other numbers decide, as the one who wrote the file m
   of thousands, "1.234.567") reads "1.234" as thousands and "4,500" as four and a half;
 - otherwise a comma-delimited file's column reads "4,500" as thousands, as in English, and
   any other file's as four and a half (the contract's decimal comma), with "1.234" a decimal;
+- a column that also writes numbers the English way beyond doubt ("1,234.5", "1,234,567") reads
+  them the English way when its continental look came only from "4,500"-like values (a
+  semicolon file's default); when it writes both ways beyond doubt, "2,125" and "2.125" have
+  two readings and fail, saying so, while the numbers that say it themselves load;
 - a workbook's numbers come from number cells, exact and never grouped: no marks.
 """
 
@@ -18,26 +22,38 @@ from dataclasses import dataclass
 from ingest.contracts import Column, Kind, Source
 
 
+# One group of three digits after a ',' or '.': thousands in one convention, decimals in the
+# other ("0,500" is decimals in both).
+AMBIGUOUS_NUMBER = r"-?[1-9]\d{0,2}[.,]\d{3}"
+
+
 @dataclass(frozen=True)
 class NumberMarks:
     comma_groups_thousands: bool = False
     dot_groups_thousands: bool = False
+    both_ways: bool = False  # "1,234.5" and "0,5" in one column: AMBIGUOUS_NUMBER has no one reading
 
 
-def number_marks(delimiter: str, continental: bool) -> NumberMarks:
-    """The marks of a column of a file with ``delimiter`` ("" for a workbook), given whether
-    some value in it is written the continental way (``continental_number_query``)."""
+def number_marks(delimiter: str, continental: bool, english: bool = False,
+                 continental_beyond_doubt: bool = False) -> NumberMarks:
+    """The marks of a column of a file with ``delimiter`` ("" for a workbook), given whether some
+    value in it is written the continental way (``writes_continental_number`` for the file's
+    delimiter), some the English way beyond doubt (``writes_english_number``), and some the
+    continental way beyond doubt (``writes_continental_number`` as for a comma file)."""
     if not delimiter:
         return NumberMarks()
+    if continental and english:
+        if continental_beyond_doubt:
+            return NumberMarks(both_ways=True)
+        return NumberMarks(comma_groups_thousands=True)
     if continental:
         return NumberMarks(dot_groups_thousands=True)
     return NumberMarks(comma_groups_thousands=delimiter == ",")
 
 
-def continental_number_query(delivery_table: str, column: str, delimiter: str) -> str:
-    """Whether some value of the column is written the continental way; it stops at the first."""
-    return (f"SELECT EXISTS (SELECT 1 FROM {delivery_table} "
-            f"WHERE writes_continental_number({column}, {str(delimiter == ',').lower()}))")
+def some_value_query(delivery_table: str, condition: str) -> str:
+    """Whether some row of the delivery meets ``condition``; it stops at the first."""
+    return f"SELECT EXISTS (SELECT 1 FROM {delivery_table} WHERE {condition})"
 
 
 def number_columns(source: Source) -> list[Column]:
@@ -50,6 +66,9 @@ def number_sql(x: str, marks: NumberMarks) -> str:
 
     Where commas group thousands only a point is a plain decimal mark; where dots do, only a comma.
     """
+    if marks.both_ways:
+        return (f"CASE WHEN regexp_full_match(clean_number_text({x}), '{AMBIGUOUS_NUMBER}') THEN NULL "
+                f"ELSE parse_number({x}, false, false) END")
     if marks.comma_groups_thousands:
         plain = r"-?\d+(\.\d+)?"
     elif marks.dot_groups_thousands:

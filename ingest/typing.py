@@ -10,7 +10,7 @@ from __future__ import annotations
 import duckdb
 
 from ingest.contracts import Column, Kind, Source
-from ingest.number_marks import NumberMarks, number_sql
+from ingest.number_marks import AMBIGUOUS_NUMBER, NumberMarks, number_sql
 from ingest.orgnr import DASHES_SQL, INVISIBLE_SQL
 
 TYPING_MACROS = r"""
@@ -75,6 +75,11 @@ CREATE OR REPLACE TEMP MACRO parse_number(raw, comma_groups_thousands, dot_group
 -- "1 234,5", "1.234,5"); "4,500" could be either.
 CREATE OR REPLACE TEMP MACRO writes_decimal_comma(raw) AS contains(raw, ',') AND regexp_full_match(
     clean_number_text(raw), '-?(0,\d+|\d{4,},\d+|\d{1,3},(\d{1,2}|\d{4,})|\d{1,3}(\.\d{3})+,\d+)'
+);
+-- A number only the English way reads: commas between groups of thousands and a decimal point
+-- ("1,234.5"), or more than one group ("1,234,567").
+CREATE OR REPLACE TEMP MACRO writes_english_number(raw) AS contains(raw, ',') AND regexp_full_match(
+    clean_number_text(raw), '-?\d{1,3}(,\d{3})+\.\d+|-?\d{1,3}(,\d{3}){2,}'
 );
 -- A number written the continental way: a decimal comma (any comma between digits where the
 -- comma is no delimiter), or dots between groups of thousands ("1.234.567").
@@ -172,6 +177,11 @@ _EXCEL_ZERO_DATE_PROBLEM = ("is what Excel shows for an empty date cell (the num
 _DATE_FOR_YEAR_PROBLEM = ("is a date, not a year (a cell formatted as a date shows one); write the year alone, "
                           "e.g. 2019")
 _NO_SUCH_DATE_PROBLEM = "is written as a date but no such date or time exists; correct it (YYYY-MM-DD)"
+_TOO_MANY_DIGITS_PROBLEM = ("has more than 18 digits, more than any count can be (perhaps two values ran "
+                            "together); correct it")
+_TWO_READINGS_PROBLEM = ("could group thousands or mark decimals, and this column writes numbers both the "
+                         "English way (1,234.5) and the continental way (1.234,5 or 0,5); write its numbers one way, "
+                         "or without thousands separators, and deliver the file again")
 _SCIENTIFIC_PROBLEM = ("is in scientific notation, as Excel writes a number too wide for its cell, rounded; format "
                        "the column as a number, export again and deliver the file again")
 
@@ -197,7 +207,8 @@ def _typed_values(column: Column, x: str, marks: NumberMarks) -> list[tuple[str,
                  rf"WHEN regexp_full_match({x}, '\d{{4}}[.,]0+') THEN CAST(left({x}, 4) AS INTEGER) END")
     elif kind is Kind.INTEGER:
         number = number_sql(x, marks)
-        value = f"CASE WHEN {number} = floor({number}) THEN CAST({number} AS BIGINT) END"
+        # TRY_CAST: a whole number beyond BIGINT (19 digits and more) is a failing value, not a failed night.
+        value = f"CASE WHEN {number} = floor({number}) THEN TRY_CAST({number} AS BIGINT) END"
     elif kind is Kind.NUMBER:
         value = number_sql(x, marks)
     elif kind is Kind.DATE:
@@ -250,7 +261,8 @@ def typed_select(source: Source, delivery_table: str, headers: dict[str, str], m
                     problem = "coalesce(v._orgnr_error, 'could not be checked; deliver it again')"
                     rule = "organisation_number"
                 else:
-                    rule, problem = _PROBLEMS[column.kind][0], _problem_sql(column.kind, text)
+                    rule = _PROBLEMS[column.kind][0]
+                    problem = _problem_sql(column.kind, text, marks.get(column.name, NumberMarks()))
                 condition = f"({text} IS NOT NULL AND v._value_{name} IS NULL)"
                 errors.append((condition, _error_struct(condition, header, text, rule, problem, file_label)))
         if present and not column.nullable:
@@ -277,7 +289,7 @@ def typed_select(source: Source, delivery_table: str, headers: dict[str, str], m
     """
 
 
-def _problem_sql(kind: Kind, text: str) -> str:
+def _problem_sql(kind: Kind, text: str, marks: NumberMarks) -> str:
     """SQL for what is wrong with the value ``text`` of a column of ``kind`` that failed to parse."""
     problem = sql_literal(_PROBLEMS[kind][1])
     if kind is Kind.DATE:
@@ -288,8 +300,16 @@ def _problem_sql(kind: Kind, text: str) -> str:
         return (rf"CASE WHEN regexp_full_match({text}, '{_DATE_FORM}') THEN {sql_literal(_DATE_FOR_YEAR_PROBLEM)} "
                 f"ELSE {problem} END")
     if kind in (Kind.NUMBER, Kind.INTEGER):
+        too_many_digits = ""
+        if kind is Kind.INTEGER:
+            too_many_digits = (f"WHEN strlen(regexp_replace({text}, '[^0-9]', '', 'g')) > 18 "
+                               f"THEN {sql_literal(_TOO_MANY_DIGITS_PROBLEM)} ")
+        two_readings = ""
+        if marks.both_ways:
+            two_readings = (f"WHEN regexp_full_match(clean_number_text({text}), '{AMBIGUOUS_NUMBER}') "
+                            f"THEN {sql_literal(_TWO_READINGS_PROBLEM)} ")
         return (rf"CASE WHEN regexp_matches({text}, '^-?[0-9]+([.,][0-9]+)?[eE][+-]?[0-9]+$') "
-                f"THEN {sql_literal(_SCIENTIFIC_PROBLEM)} ELSE {problem} END")
+                f"THEN {sql_literal(_SCIENTIFIC_PROBLEM)} {too_many_digits}{two_readings}ELSE {problem} END")
     return problem
 
 

@@ -86,6 +86,32 @@ def test_semicolon_file_reads_dots_as_thousands_where_its_column_writes_continen
     assert loaded.fetchall() == [meant for _, meant in rows]
 
 
+def test_a_semicolon_file_column_that_writes_english_numbers_reads_them_the_english_way(tmp_path):
+    """"1,234.5" says commas group thousands: the column's "12,345" is twelve thousand, and its
+    "2.125" two and an eighth, though a semicolon file's "12,345" alone would be a decimal comma."""
+    rows = [("1,234.5", 1234.5), ("12,345", 12345.0), ("2.125", 2.125), ("7", 7.0)]
+    lines = [f"{VALID};Bygg AB;{2015 + i};{turnover};;3;1480;41200;2001-05-02;AB" for i, (turnover, _) in enumerate(rows)]
+    write(tmp_path / "bisnode" / "b.csv", BISNODE_HEADER + "\n" + "\n".join(lines) + "\n")
+    con, results = load(tmp_path)
+    assert results[0].outcome == "loaded", results[0].message
+    loaded = con.execute("SELECT net_turnover_tkr FROM raw.bisnode ORDER BY _line").fetchall()
+    assert loaded == [(meant,) for _, meant in rows]
+
+
+def test_a_column_that_writes_numbers_both_ways_quarantines_those_with_two_readings(tmp_path):
+    """"1,234.5" (English) and "0,5" (continental) in one column: "12,345" and "2.125" could be
+    either, so they are quarantined saying why; the numbers that say it themselves load."""
+    delivered = ["1,234.5", "0,5", "1.234,5", "12,345", "2.125", "1,234,567", "0,500", "99"]
+    lines = [f"{VALID};Bygg AB;{2010 + i};{turnover};;3;1480;41200;2001-05-02;AB" for i, turnover in enumerate(delivered)]
+    write(tmp_path / "bisnode" / "b.csv", BISNODE_HEADER + "\n" + "\n".join(lines) + "\n")
+    con, results = load(tmp_path)
+    loaded = con.execute("SELECT net_turnover_tkr FROM raw.bisnode ORDER BY _line").fetchall()
+    assert loaded == [(1234.5,), (0.5,), (1234.5,), (1234567.0,), (0.5,), (99.0,)]
+    quarantined = con.execute("SELECT line, value, message FROM audit.quarantine ORDER BY line").fetchall()
+    assert [(line, value) for line, value, _ in quarantined] == [(5, "12,345"), (6, "2.125")]
+    assert all("column 'Nettoomsättning (tkr)'" in m and "both the English way" in m for _, _, m in quarantined)
+
+
 def test_windows_1252_with_swedish_letters(tmp_path, monkeypatch):
     write(tmp_path / "participants" / "p.csv",
           f"Organisationsnummer;Foretagsnamn;Program;Kohort\n{VALID};Smörgås & Älg AB;Gå globalt;2016\n", "cp1252")
@@ -498,6 +524,21 @@ def test_dates_and_numbers_that_fail_say_why(tmp_path):
     assert "line 2, column 'Registreringsdatum'" in messages[0] and "what Excel shows for an empty date cell" in messages[0]
     assert "line 3, column 'Registreringsdatum'" in messages[1] and "no such date or time exists" in messages[1]
     assert "line 4, column 'Nettoomsättning (tkr)'" in messages[2] and "scientific notation" in messages[2]
+
+
+def test_a_whole_number_too_large_for_any_count_is_quarantined_not_a_failed_night(tmp_path):
+    """A target of 20 digits (two values run together) does not fit a 64-bit integer: the row
+    is quarantined naming line and column, and the file's other rows load."""
+    from ingest.contracts import TARGETS
+
+    header = "program;ar;indikator;mal_kvinnor;mal_man;mal_totalt\n"
+    rows = [f"Exportboost;{year};Antal deltagande företag;2;3;5\n" for year in range(2015, 2022)]
+    rows[3] = "Exportboost;2018;Antal deltagande företag;2;3;99999999999999999999\n"
+    write(tmp_path / "targets" / "t.csv", header + "".join(rows))
+    con, results = load(tmp_path, TARGETS)
+    assert (results[0].rows_loaded, results[0].rows_quarantined) == (6, 1)
+    (message,) = con.execute("SELECT message FROM audit.quarantine").fetchone()
+    assert "line 5, column 'mal_totalt'" in message and "more than 18 digits" in message
 
 
 def test_a_workbook_whose_name_ends_in_a_space_is_read_as_a_workbook(tmp_path):
