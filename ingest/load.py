@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import time
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -166,11 +167,11 @@ def load_source(
                 f"cannot be opened ({error.strerror or error}), so nothing of it was read: give the account that "
                 "runs the nightly job read access to it, or close the program that holds it; a later night reads it"))
             continue
-        if _latest_sha_under_name(con, source, path.name) == sha:
+        if _latest_sha_under_name(con, source, _file_name(path)) == sha:
             continue  # processed on an earlier night (by name and content: the landing share may move)
         # A new version of a file loaded before replaces it, even when another file holds the
         # same content: its rows are loaded, and the ones it no longer has are withdrawn.
-        replaces_loaded = bool(_versions_loaded(con, source, path.name))
+        replaces_loaded = bool(_versions_loaded(con, source, _file_name(path)))
         earlier = [] if replaces_loaded else _identical_and_in_effect(con, source, sha)
         staged = None
         try:
@@ -399,7 +400,7 @@ def _write_file(con, source: Source, staged: _StagedFile, sha: str, load_id: str
     # of a national file for no row.
     if _has_earlier_delivery(con, source, sequence):
         _record_superseded(con, source, load_id, sequence)
-        replaced = _versions_loaded(con, source, path.name)  # this delivery's own row is not recorded yet
+        replaced = _versions_loaded(con, source, _file_name(path))  # this delivery's own row is not recorded yet
         if replaced:
             _record_replaced(con, source, load_id, sequence, path)
             _resettle_keys(con, source, load_id, replaced, sequence)
@@ -529,10 +530,19 @@ def _key_text(source: Source) -> str:
     return " || '|' || ".join(f"coalesce(CAST(old.{k} AS VARCHAR), '')" for k in NATURAL_KEYS[source.name])
 
 
+# A delivery's file name, as the versions of a file are matched: composed (NFC), since a Mac
+# writes "å" as "a" and a combining ring, and the same list saved there must replace itself.
+_FILE_NAME = "nfc_normalize(parse_filename(path))"
+
+
+def _file_name(path: Path) -> str:
+    return unicodedata.normalize("NFC", path.name)
+
+
 def _latest_sha_under_name(con, source: Source, name: str) -> str | None:
     """The content last processed under this file name (any folder: the landing share may move)."""
     row = con.execute(
-        "SELECT sha256 FROM audit.loads WHERE source = ? AND parse_filename(path) = ? "
+        f"SELECT sha256 FROM audit.loads WHERE source = ? AND {_FILE_NAME} = ? "
         "ORDER BY processed_at DESC LIMIT 1", [source.name, name],
     ).fetchone()
     return row[0] if row else None
@@ -561,7 +571,7 @@ def _identical_and_in_effect(con, source: Source, sha: str) -> list[tuple[str]]:
 def _versions_loaded(con, source: Source, name: str) -> list[int]:
     """The deliveries of files of this name loaded so far: a new one replaces them all."""
     return [seq for (seq,) in con.execute(
-        f"SELECT delivery_seq FROM audit.loads WHERE source = ? AND parse_filename(path) = ? "
+        f"SELECT delivery_seq FROM audit.loads WHERE source = ? AND {_FILE_NAME} = ? "
         f"AND outcome IN ('{OUTCOME_LOADED}', '{OUTCOME_QUARANTINED}')", [source.name, name],
     ).fetchall()]
 
@@ -589,7 +599,7 @@ def _resettle_keys(con, source: Source, load_id: str, replaced: list[int], seque
         CREATE OR REPLACE TEMP TABLE resettled AS
         WITH replaced_versions AS (
             SELECT delivery_seq FROM (
-                SELECT delivery_seq, max(delivery_seq) OVER (PARTITION BY parse_filename(path)) AS latest
+                SELECT delivery_seq, max(delivery_seq) OVER (PARTITION BY {_FILE_NAME}) AS latest
                 FROM audit.loads WHERE source = ? AND outcome IN ('{OUTCOME_LOADED}', '{OUTCOME_QUARANTINED}')
             ) WHERE delivery_seq < latest
             UNION ALL SELECT unnest(?::INTEGER[])
@@ -638,7 +648,7 @@ def _record_replaced(con, source: Source, load_id: str, sequence: int, path: Pat
         FROM raw.{source.name} AS old
         WHERE old._delivery_seq IN (
                 SELECT delivery_seq FROM audit.loads
-                WHERE source = ? AND parse_filename(path) = ? AND delivery_seq < ?
+                WHERE source = ? AND {_FILE_NAME} = ? AND delivery_seq < ?
             )
           AND NOT EXISTS (
               SELECT 1 FROM audit.superseded_rows s
@@ -646,7 +656,7 @@ def _record_replaced(con, source: Source, load_id: str, sequence: int, path: Pat
                 AND s.delivery_seq = old._delivery_seq
           )
         """,
-        [load_id, source.name, str(path), sequence, source.name, path.name, sequence, source.name],
+        [load_id, source.name, str(path), sequence, source.name, _file_name(path), sequence, source.name],
     )
 
 

@@ -161,6 +161,23 @@ def test_a_list_corrected_under_its_name_to_what_another_file_holds_withdraws_wh
     assert [key for key, _ in _rows_in_effect(con)] == [(FIRMS[0], 2019)]
 
 
+def test_a_list_saved_again_on_a_mac_replaces_itself_though_its_name_is_spelt_decomposed(tmp_path):
+    """"Bisnode år 2019.csv" as a Mac writes the name (a and a combining ring, NFD) is the list the
+    operator sent before (NFC): the new version replaces it, and the row it no longer has goes."""
+    con = duckdb.connect()
+    folder = tmp_path / "bisnode"
+    folder.mkdir()
+    for night, (name, firms) in enumerate([("Bisnode \u00e5r 2019.csv", FIRMS), ("Bisnode a\u030ar 2019.csv", FIRMS[:1])],
+                                          start=1):
+        for earlier in folder.iterdir():
+            earlier.unlink()
+        (folder / name).write_bytes(_bisnode_bytes({(f, 2019): 100 for f in firms}))
+        os.utime(folder / name, (night * 86400, night * 86400))
+        results = load_source(con, BISNODE, tmp_path, f"night-{night}", b"key")
+        assert [r.outcome for r in results] == ["loaded"], [r.message for r in results]
+    assert [key for key, _ in _rows_in_effect(con)] == [(FIRMS[0], 2019)]
+
+
 def test_a_note_to_the_senders_beside_the_source_folders_is_no_delivery_to_name(tmp_path):
     from ingest.landing import outside_source_folders
 
