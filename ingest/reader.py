@@ -17,6 +17,8 @@ import csv
 import io
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +43,9 @@ _BINARY_SNIFF_BYTES = 1 << 16
 _ENCODING_SNIFF_BYTES = 1 << 20
 # "Ã" and the second byte of å, ä, ö, Å, Ä, Ö, é … as Windows-1252 or Latin-1 shows it.
 _ENCODED_TWICE = re.compile("Ã[\u0080-\u00bf\u2013\u201e\u2026\u2014\u0152\u0153\u0160\u0161]")
+# What DuckDB's file functions read as a pattern in a name (DuckDB 1.4 globs * ? [, with \ as
+# escape; { } and ] are kept out too, in case a later version reads them so).
+_PATTERN_CHARACTERS = re.compile(r"[*?\[\]{}\\]")
 
 
 # A long free-text cell (a note) is no reason to fail: the contract's own columns are short.
@@ -226,19 +231,13 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table:
         raise FileRejected(path, "the file is empty; deliver it again with a header and data rows")
     delimiter, header_index, mapping, unknown, cells = _sniff_header(path, head_lines, source)
 
-    readable = path
-    if encoding == "cp1252":
-        # DuckDB reads UTF-8 natively; Windows-1252 is transcoded once, streaming.
-        readable = _transcode_to_utf8(path, table)
-    scan = _CsvScan(readable, header_index, delimiter, cells, mapping)
-    try:
-        con.execute(f"DROP TABLE IF EXISTS {table}_rejects; DROP TABLE IF EXISTS {table}_scans")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_read AS SELECT {scan.select} FROM {_csv_scan(scan, table)}")
-    except duckdb.InvalidInputException as error:
-        raise _unparseable(path, error) from error
-    finally:
-        if readable != path:
-            readable.unlink(missing_ok=True)
+    with _read_by_duckdb_as(path, encoding, table) as readable:
+        scan = _CsvScan(readable, header_index, delimiter, cells, mapping)
+        try:
+            con.execute(f"DROP TABLE IF EXISTS {table}_rejects; DROP TABLE IF EXISTS {table}_scans")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_read AS SELECT {scan.select} FROM {_csv_scan(scan, table)}")
+        except duckdb.InvalidInputException as error:
+            raise _unparseable(path, error) from error
     rows = con.execute(f"SELECT count(*) FROM {table}_read").fetchone()[0]
     # One malformed row per record: DuckDB reports a short row once per missing column.
     rejects = con.execute(
@@ -380,12 +379,35 @@ def _malformed(line: int, cells: list[str], column_idx: int, error_type: str, cs
     )
 
 
-def _transcode_to_utf8(path: Path, table: str) -> Path:
-    # A temporary copy, never beside the delivery: the landing folder is read-only to us.
-    handle, name = tempfile.mkstemp(prefix=f"{table}_", suffix=".csv")
-    with open(handle, "w", encoding="utf-8", newline="") as out, path.open(
+@contextmanager
+def _read_by_duckdb_as(path: Path, encoding: str, table: str) -> Iterator[Path]:
+    """A name under which DuckDB's CSV reader reads the delivery as UTF-8, and only the delivery.
+
+    DuckDB reads UTF-8 natively; Windows-1252 is transcoded once, streaming. And DuckDB takes
+    a name with a pattern character for a pattern: "lista[1].csv" reads lista1.csv if there is
+    one, "lista?.csv" every file it matches. Such a delivery is read through a link of a plain
+    name. Both go in a temporary folder of our own, never beside the delivery (the landing
+    folder is read-only to us), made the owner's alone (a delivery carries personal numbers).
+    """
+    literal = path.absolute()
+    if encoding != "cp1252" and not _PATTERN_CHARACTERS.search(str(literal)):
+        yield literal
+        return
+    with tempfile.TemporaryDirectory(prefix=f"{table}_") as folder:
+        readable = Path(folder) / "delivery.csv"
+        if _PATTERN_CHARACTERS.search(str(readable)):
+            raise RuntimeError(f"the temporary folder {folder} has a character DuckDB reads as a pattern "
+                               "(* ? [ ] { } \\); set TMPDIR to a folder whose path has none")
+        if encoding == "cp1252":
+            _transcode_to_utf8(path, readable)
+        else:
+            readable.symlink_to(literal)
+        yield readable
+
+
+def _transcode_to_utf8(path: Path, target: Path) -> None:
+    with target.open("w", encoding="utf-8", newline="") as out, path.open(
         "r", encoding="cp1252", errors="replace", newline=""
     ) as src:
         while chunk := src.read(_CHUNK):
             out.write(chunk)
-    return Path(name)

@@ -663,3 +663,23 @@ def test_a_baseline_dimension_in_capitals_or_with_its_swedish_letter_is_the_cont
         ("alder", "10-14"), ("sni_avdelning", "C"), ("storleksklass", "1-4")]
     assert con.execute("SELECT line, value FROM audit.quarantine WHERE column_name = 'dimension'").fetchall() == [
         (5, "storlek")]
+
+
+@pytest.mark.parametrize("folder", ["landing", "share [2019]"])
+def test_a_file_whose_name_holds_glob_characters_is_read_as_itself(tmp_path, folder):
+    """DuckDB takes [ ] * ? in a name as a pattern: "exportboost[1].csv" read exportboost1.csv
+    instead, and "lista?.csv" every file it matches. Each file is read as itself, in a folder
+    whose name holds them too, and Windows-1252 files (read through a UTF-8 copy) alike."""
+    from stdnum import luhn
+
+    landing = tmp_path / folder
+    names = ["exportboost[1].csv", "exportboost1.csv", "lista?.csv", "lista*.csv", "listaX.csv", "{a,b}.csv",
+             "a.csv", "b[!a].csv", "smörgås[1].csv", "smörgås1.csv"]
+    numbers = {name: f"55900{i:04d}" + luhn.calc_check_digit(f"55900{i:04d}") for i, name in enumerate(names)}
+    for name, number in numbers.items():
+        write(landing / "participants" / name, f"Organisationsnummer;Foretagsnamn;Program;Kohort\n"
+              f"{number};Å {name};Exportboost;2019\n", "cp1252" if name.startswith("smörgås") else "utf-8")
+    con, results = load(landing, PARTICIPANTS)
+    assert {(r.path.name, r.outcome, r.rows_read) for r in results} == {(n, "loaded", 1) for n in names}
+    loaded = con.execute("SELECT parse_filename(_source_file), org_nr, company_name FROM raw.participants").fetchall()
+    assert sorted(loaded) == sorted((name, number, f"Å {name}") for name, number in numbers.items())
