@@ -108,8 +108,55 @@ def detect_encoding(path: Path) -> str:
             f"{not_cp1252[0]} is not: byte 0x{not_cp1252[1]:02x}); it may mix two encodings, or be in a Mac "
             "encoding. Save it as 'CSV UTF-8' and deliver it again",
         )
+    _reject_if_partly_utf8(path, *not_utf8)
     _reject_if_mac_roman(path)
     return "cp1252"
+
+
+# Letters of Swedish and other European names as UTF-8 writes them: two bytes, "\xc3" and one of
+# 0x80-0xbf, that Windows-1252 reads as "Ã" and a sign ("å" as "Ã¥", "Å" as "Ã…", "ö" as "Ã¶").
+# Swedish text in Windows-1252 writes "Ã" (a Portuguese name's) before none of those, so in a
+# file that is not UTF-8 one of them shows a part that is. A byte of 0x80-0xbf after the pair
+# would make it no UTF-8 at all.
+_UTF8_LETTERS = "åäöÅÄÖéÉèÈüÜæÆøØáóÓúñÑçÇ"
+_UTF8_LETTER = re.compile(b"(?:" + b"|".join(re.escape(letter.encode("utf-8")) for letter in _UTF8_LETTERS)
+                          + rb")(?![\x80-\xbf])")
+
+
+def _reject_if_partly_utf8(path: Path, not_utf8_line: int, byte: int) -> None:
+    """A file that is not UTF-8 but writes letters as UTF-8 does mixes two encodings (lines
+    pasted or appended from another program): read as Windows-1252, its UTF-8 lines would load
+    garbled ('BrÃ¶derna Ek AB') or be quarantined for a reason the sender cannot see. Where its
+    start and its end (where lines are most often added) tell, it is rejected naming a line of
+    each; a sample, so a national file is not read a second time for it."""
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        head = fh.read(_ENCODING_SNIFF_BYTES)
+        found, at = _UTF8_LETTER.search(head), 0
+        if found is None and size > len(head):
+            at = max(len(head), size - _ENCODING_SNIFF_BYTES)
+            fh.seek(at)
+            found = _UTF8_LETTER.search(fh.read())
+    if found is None:
+        return
+    letter = found.group().decode("utf-8")
+    meant = bytes([byte]).decode("cp1252", errors="replace")
+    raise FileRejected(
+        path, f"the file mixes two encodings: this line is not UTF-8 (byte 0x{byte:02x}, '{meant}' in Windows-1252), "
+        f"but line {_line_at(path, at + found.start())} is (it spells '{letter}' as UTF-8 does, which Windows-1252 "
+        f"shows as '{found.group().decode('cp1252')}'); read either way, part of the text would load garbled. Open "
+        "it, save the whole file in one encoding (as 'CSV UTF-8') and deliver it again", line=not_utf8_line,
+    )
+
+
+def _line_at(path: Path, offset: int) -> int:
+    """The line of the file on which the byte at ``offset`` lies."""
+    newlines = 0
+    with path.open("rb") as fh:
+        while offset > 0 and (chunk := fh.read(min(_CHUNK, offset))):
+            newlines += chunk.count(b"\n")
+            offset -= len(chunk)
+    return newlines + 1
 
 
 # å, ä, ö in Mac Roman (read as Windows-1252: Œ, Š, š), and in Windows-1252 (å, ä, ö, Å, Ä, Ö).

@@ -683,3 +683,27 @@ def test_a_file_whose_name_holds_glob_characters_is_read_as_itself(tmp_path, fol
     assert {(r.path.name, r.outcome, r.rows_read) for r in results} == {(n, "loaded", 1) for n in names}
     loaded = con.execute("SELECT parse_filename(_source_file), org_nr, company_name FROM raw.participants").fetchall()
     assert sorted(loaded) == sorted((name, number, f"Å {name}") for name, number in numbers.items())
+
+
+def test_a_file_mixing_utf8_and_windows_1252_lines_is_rejected_naming_a_line_of_each(tmp_path):
+    """Read as Windows-1252, the UTF-8 lines would load garbled ('BrÃ¶derna Ek AB') or be
+    quarantined for the wrong reason ("'GÃ¥ globalt' is not a program"). Whichever part comes
+    first; a Windows-1252 file whose 'Ã' stands before no UTF-8 letter loads."""
+    header = "Organisationsnummer;Foretagsnamn;Program;Kohort\n"
+    utf8 = "5590000013;Åkeriet i Göteborg AB;Gå globalt;2019\n5560000019;Bröderna Ek AB;Exportboost;2019\n"
+    cp1252 = "5560000027;Smörgåsbolaget AB;Exportboost;2019\n"
+    folder = tmp_path / "participants"
+    folder.mkdir()
+    (folder / "utf8_first.csv").write_bytes((header + utf8).encode("utf-8") + cp1252.encode("cp1252"))
+    (folder / "cp1252_first.csv").write_bytes((header + cp1252).encode("cp1252") + utf8.encode("utf-8"))
+    (folder / "genuine.csv").write_bytes(
+        (header + "5590000013;SÃO PAULO Ã× AB;Exportboost;2019\n" + cp1252).encode("cp1252"))
+    _, results = load(tmp_path, PARTICIPANTS)
+    outcome = {r.path.name: (r.outcome, r.message) for r in results}
+    assert outcome["genuine.csv"] == ("loaded", "")
+    assert outcome["utf8_first.csv"][0] == outcome["cp1252_first.csv"][0] == OUTCOME_REJECTED
+    assert "utf8_first.csv, line 4: the file mixes two encodings: this line is not UTF-8 (byte 0xf6, 'ö' in " \
+           "Windows-1252), but line 2 is (it spells 'Å' as UTF-8 does" in outcome["utf8_first.csv"][1]
+    assert "cp1252_first.csv, line 2: the file mixes two encodings: this line is not UTF-8 (byte 0xf6, 'ö' in " \
+           "Windows-1252), but line 3 is (it spells 'Å' as UTF-8 does" in outcome["cp1252_first.csv"][1]
+    assert "save the whole file in one encoding" in outcome["utf8_first.csv"][1]
