@@ -22,6 +22,7 @@ shows which).
 from __future__ import annotations
 
 import csv
+import re
 import time
 import unicodedata
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ from ingest.typing import (
     TYPING_MACROS,
     quarantine_message,
     raw_columns,
+    redact_number_like,
     redacted_message_sql,
     sql_literal,
     typed_select,
@@ -454,12 +456,22 @@ def _reject_if_incomplete(con, path: Path, delivery: Delivery, replaces_loaded: 
         # Cut off mid-row: too few fields, or a quoted value the end of the file left open.
         cut = "fewer fields" in last.message or last.value.count('"') % 2 == 1
         if not ends_with_newline and last.rule == "csv_structure" and cut:
-            shown = last.value if len(last.value) <= 60 else last.value[:57] + "..."
             raise FileRejected(
-                path, f"the file ends in this line without a line break, and the line is not a whole row ('{shown}'): "
+                path, f"the file ends in this line without a line break, and the line is not a whole row "
+                f"('{_excerpt(last.value)}'): "
                 "either the file is cut off in the middle of a row (deliver the complete file again), or the line "
                 "is a note below the table (remove it and deliver the file again)", line=last.line,
             )
+
+
+def _excerpt(text: str, limit: int = 60) -> str:
+    """``text`` as a message quotes it: organisation and personal numbers redacted first (cut
+    short, a number is no longer found, and '19811218-98' would publish a birth date), then
+    shortened, never ending in part of a number."""
+    text = redact_number_like(text)
+    if len(text) <= limit:
+        return text
+    return re.sub(r"[0-9][0-9 +-]*$", "", text[:limit - 3]) + "..."
 
 
 # Columns the rules judge that are derived from a delivered column, by that column.

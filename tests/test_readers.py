@@ -707,3 +707,19 @@ def test_a_file_mixing_utf8_and_windows_1252_lines_is_rejected_naming_a_line_of_
     assert "cp1252_first.csv, line 2: the file mixes two encodings: this line is not UTF-8 (byte 0xf6, 'ö' in " \
            "Windows-1252), but line 3 is (it spells 'Å' as UTF-8 does" in outcome["cp1252_first.csv"][1]
     assert "save the whole file in one encoding" in outcome["utf8_first.csv"][1]
+
+
+def test_a_cut_off_line_is_quoted_with_its_personal_number_redacted_before_it_is_shortened(tmp_path):
+    """Shortened first, '…;19811218-98...' kept a birth date and two digits the redaction (which
+    needs the whole number) could no longer find, and the published message showed them."""
+    from ingest.typing import redact_number_like
+
+    write(tmp_path / "participants" / "p.csv",
+          "Foretagsnamn;Program;Kohort;Organisationsnummer;Startdatum;ledning_kon\n"
+          f"Bygg AB;Gå globalt;2019;{VALID};2019-03-01;man\n"
+          "Anderssons Bygg och Måleri AB;Gå globalt;2019;19811218-9876;2019-0")
+    _, results = load(tmp_path, PARTICIPANTS)
+    assert results[0].outcome == OUTCOME_REJECTED
+    published = redact_number_like(results[0].message)
+    assert "line 3: the file ends in this line without a line break" in published
+    assert "9811218" not in published and "[redacted]" in published
