@@ -43,6 +43,9 @@ _BINARY_SNIFF_BYTES = 1 << 16
 _ENCODING_SNIFF_BYTES = 1 << 20
 # "Ã" and the second byte of å, ä, ö, Å, Ä, Ö, é … as Windows-1252 or Latin-1 shows it.
 _ENCODED_TWICE = re.compile("Ã[\u0080-\u00bf\u2013\u201e\u2026\u2014\u0152\u0153\u0160\u0161]")
+# Bytes no text delivery has: control characters other than tab, line feed, carriage return and
+# the Ctrl-Z old DOS programs end a file with.
+_CONTROL_BYTE = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x19\x1b-\x1f\x7f]")
 # What DuckDB's file functions read as a pattern in a name (DuckDB 1.4 globs * ? [, with \ as
 # escape; { } and ] are kept out too, in case a later version reads them so).
 _PATTERN_CHARACTERS = re.compile(r"[*?\[\]{}\\]")
@@ -200,6 +203,33 @@ def _reject_if_encoded_twice(path: Path, encoding: str) -> None:
     )
 
 
+def _reject_if_padded_with_zero_bytes(path: Path) -> None:
+    """A copy broken off (a full disk, a failed transfer) can end in zero bytes where the rest of
+    the file should be: read as text, they are a last row cut off, or binary data when they are
+    many. Text before them tells that case: no control character in it, as compressed data, a
+    workbook or UTF-16 text (which also end in zero bytes) would have."""
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        end = size
+        while end > 0:
+            start = max(0, end - _BINARY_SNIFF_BYTES)
+            fh.seek(start)
+            chunk = fh.read(end - start)
+            kept = len(chunk.rstrip(b"\x00"))
+            end = start + kept
+            if kept:
+                break
+        zeros = size - end
+        fh.seek(max(0, end - 1024))
+        before = fh.read(end - max(0, end - 1024))
+    if not zeros or _CONTROL_BYTE.search(before):
+        return
+    what = f"{zeros} zero byte{'s' if zeros > 1 else ''}"
+    found = f"ends in {what} after its text" if end else f"holds nothing but {what}"
+    raise FileRejected(path, f"the file {found}, as a copy broken off (a full disk, a failed transfer) leaves it; "
+                             "copy it again from where it came from and deliver it again")
+
+
 def _decoded_once(text: str, encoding: str) -> str | None:
     try:
         return text.encode(encoding).decode("utf-8")
@@ -263,6 +293,7 @@ def read_delivery(con: duckdb.DuckDBPyConnection, path: Path, source: Source, ta
 
 
 def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table: str) -> Delivery:
+    _reject_if_padded_with_zero_bytes(path)
     encoding = detect_encoding(path)
     _reject_if_encoded_twice(path, encoding)
     with path.open("rb") as fh:

@@ -723,3 +723,17 @@ def test_a_cut_off_line_is_quoted_with_its_personal_number_redacted_before_it_is
     published = redact_number_like(results[0].message)
     assert "line 3: the file ends in this line without a line break" in published
     assert "9811218" not in published and "[redacted]" in published
+
+
+@pytest.mark.parametrize("zeros", [1, 4096])
+def test_a_file_padded_with_zero_bytes_is_rejected_as_a_broken_copy(tmp_path, zeros):
+    """A copy broken off (a full disk, a failed transfer) can leave the file's end as zero bytes:
+    neither a row cut off nor binary data, but a file to copy again."""
+    text = f"Organisationsnummer;Program;Kohort\n{VALID};Exportboost;2019\n"
+    (tmp_path / "participants").mkdir()
+    (tmp_path / "participants" / "p.csv").write_bytes(text.encode("utf-8") + b"\x00" * zeros)
+    _, results = load(tmp_path, PARTICIPANTS)
+    assert results[0].outcome == OUTCOME_REJECTED
+    assert results[0].message.endswith(
+        f"p.csv: the file ends in {zeros} zero byte{'s' if zeros > 1 else ''} after its text, as a copy broken off "
+        "(a full disk, a failed transfer) leaves it; copy it again from where it came from and deliver it again")
