@@ -53,6 +53,9 @@ _PATTERN_CHARACTERS = re.compile(r"[*?\[\]{}\\]")
 
 # A long free-text cell (a note) is no reason to fail: the contract's own columns are short.
 csv.field_size_limit(2**31 - 1)
+# The longest row DuckDB's reader takes (its default, stated so the message can say it); a
+# longer one is quarantined with that reason.
+_MAX_ROW_BYTES = 2_000_000
 
 
 @dataclass
@@ -319,7 +322,8 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table:
     rows = con.execute(f"SELECT count(*) FROM {table}_read").fetchone()[0]
     # One malformed row per record: DuckDB reports a short row once per missing column.
     rejects = con.execute(
-        f"SELECT line, min(column_idx), arg_min(error_type, column_idx), any_value(csv_line) "
+        # A row too long to read has no column: its error type is taken all the same.
+        f"SELECT line, min(column_idx), arg_min(error_type, coalesce(column_idx, 0)), any_value(csv_line) "
         f"FROM {table}_rejects GROUP BY line ORDER BY line"
     ).fetchall()
     records = record_lines(path, encoding, scan.delimiter, scan.first_data_line, rows,
@@ -353,7 +357,8 @@ def _csv_scan(scan: _CsvScan, table: str) -> str:
     return (
         f"read_csv({sql_literal(str(scan.readable))}, auto_detect = false, header = false, "
         f"skip = {scan.header_index + 1}, delim = {sql_literal(scan.delimiter)}, quote = '\"', escape = '\"', "
-        f"columns = {columns}, strict_mode = true, null_padding = false, ignore_errors = true, "
+        f"columns = {columns}, strict_mode = true, null_padding = false, max_line_size = {_MAX_ROW_BYTES}, "
+        "ignore_errors = true, "
         f"store_rejects = true, rejects_table = '{table}_rejects', rejects_scan = '{table}_scans')"
     )
 
@@ -447,6 +452,8 @@ def _malformed(line: int, cells: list[str], column_idx: int, error_type: str, cs
                            + ", ".join(f"'{c}'" for c in missing) + ")",
         "UNQUOTED VALUE": "has a quoted value that is not closed properly (a quote must end the value it opens, "
                           "and a quote inside a value is written twice)",
+        "LINE SIZE OVER MAXIMUM": f"is longer than the {_MAX_ROW_BYTES:,} bytes a row may be (a long text "
+                                  "pasted into a cell); shorten the text",
     }.get(error_type, f"could not be parsed ({error_type.lower()})")
     return MalformedRow(
         line=line,

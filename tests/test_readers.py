@@ -541,6 +541,18 @@ def test_a_whole_number_too_large_for_any_count_is_quarantined_not_a_failed_nigh
     assert "line 5, column 'mal_totalt'" in message and "more than 18 digits" in message
 
 
+def test_a_row_too_long_to_read_is_quarantined_saying_so(tmp_path):
+    """A note of 2.2 MB pasted into a column the contract does not have: the row cannot be read,
+    and its message says why (it said "could not be parsed (none)"); the other rows load."""
+    rows = [f"{VALID};Gå globalt;{2015 + i};kort" for i in range(4)]
+    rows[1] = rows[1].replace("kort", "x" * 2_200_000)
+    write(tmp_path / "participants" / "p.csv", "Organisationsnummer;Program;Kohort;Kommentar\n" + "\n".join(rows) + "\n")
+    con, results = load(tmp_path, PARTICIPANTS)
+    assert (results[0].rows_loaded, results[0].rows_quarantined) == (3, 1)
+    (line, message) = con.execute("SELECT line, message FROM audit.quarantine").fetchone()
+    assert line == 3 and "longer than the 2,000,000 bytes a row may be" in message
+
+
 def test_a_workbook_whose_name_ends_in_a_space_is_read_as_a_workbook(tmp_path):
     folder = tmp_path / "participants"
     folder.mkdir()
