@@ -376,8 +376,11 @@ def _write_participants(out: Path, region: Region, seed: int) -> None:
     by_program["Exportboost"].to_csv(folder / "exportboost.csv", index=False, encoding="utf-8")
     by_program["Exportprogrammet"].to_csv(folder / "exportprogrammet.csv", sep=";", index=False, encoding="cp1252")
     by_program["Internationella Handelsdagen"].to_csv(folder / "handelsdagen.csv", sep=";", index=False, encoding="utf-8-sig")
+    # Imported here: openpyxl takes a while to load, and every night imports this module.
+    from warehouse.excel_text import excel_frame
+
     with pd.ExcelWriter(folder / "ga_globalt.xlsx") as writer:
-        by_program["Gå globalt"].to_excel(writer, sheet_name="Deltagare", index=False)
+        excel_frame(by_program["Gå globalt"]).to_excel(writer, sheet_name="Deltagare", index=False)
 
 
 def _write_targets(out: Path, region: Region) -> None:

@@ -171,6 +171,7 @@ def sql_command(args: argparse.Namespace) -> int:
 def extract_command(args: argparse.Namespace) -> int:
     from orchestration.night import today
     from warehouse.extracts import published_program, selection_problem, write_tillvaxtverket_extract
+    from warehouse.outputs import extract_dir, restricted_extract_dir
 
     if not published_files_exist(published_file(args.warehouse), identifiers_file(args.warehouse)):
         return EXIT_USAGE
@@ -181,7 +182,7 @@ def extract_command(args: argparse.Namespace) -> int:
         print(f"error: {problem}. Nothing was written.", file=sys.stderr)
         return EXIT_USAGE
     date = today()
-    extracts, restricted = args.warehouse / "extracts" / date, args.warehouse / "restricted" / "extracts" / date
+    extracts, restricted = extract_dir(args.warehouse, date), restricted_extract_dir(args.warehouse, date)
     if args.program is not None or args.year is not None:  # a selection never overwrites the night's full extract
         selection = "_".join("alla" if v is None else str(v) for v in (args.program, args.year)).replace(" ", "_")
         extracts, restricted = extracts / selection, restricted / selection

@@ -4,10 +4,12 @@ import shutil
 import stat
 import unicodedata
 
+import duckdb
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
+from orchestration.night import today
 from tests.conftest import run_cli
 from tests.independent import export_increase_counts, memberships, read_any, supported_enterprises
 
@@ -134,3 +136,29 @@ def test_a_program_typed_in_other_case_spacing_or_unicode_form_selects_it(wareho
     (selected,) = (warehouse_copy / "extracts").glob("*/Gå_globalt_2018/indikatorer.csv")
     rows = pd.read_csv(selected, sep=";", encoding="utf-8-sig")
     assert len(rows) > 0 and set(rows["Program"]) == {"Gå globalt"}
+
+
+def test_text_excel_cannot_hold_is_written_as_a_space_in_sheet_and_csv(warehouse_copy):
+    """A company name or an indicator pasted from Word carries a vertical tab, which no .xlsx cell can hold."""
+    with duckdb.connect(str(warehouse_copy / "restricted" / "identifiers.duckdb")) as con:
+        (org,) = con.execute("SELECT min(org_nr) FROM restricted.participant_list").fetchone()
+        con.execute("UPDATE restricted.participant_list SET company_name = 'Testbolaget\x0bVäst AB' WHERE org_nr = ?", [org])
+    with duckdb.connect(str(warehouse_copy / "followup.duckdb")) as con:
+        con.execute(f"UPDATE marts.rpt_tillvaxtverket_indicators SET indicator = indicator || '\x0b(exklusive avhopp)' "
+                    f"WHERE indicator = '{PARTICIPATING}'")
+
+    assert run_cli("extract", "tillvaxtverket", "--warehouse", str(warehouse_copy)) == 0
+    restricted = warehouse_copy / "restricted" / "extracts" / today()
+    rows = list(load_workbook(restricted / "deltagarforteckning.xlsx")["Deltagarförteckning"].iter_rows(values_only=True))
+    listed = pd.DataFrame(rows[1:], columns=rows[0])
+    firm = listed[listed["Organisationsnummer"] == org]
+    assert len(firm) > 0 and set(firm["Företagsnamn"]) == {"Testbolaget Väst AB"}
+    assert firm[["Program", "Kohort"]].notna().all().all()
+    as_csv = pd.read_csv(restricted / "deltagarforteckning.csv", sep=";", encoding="utf-8-sig", dtype=str)
+    assert set(as_csv.loc[as_csv["Organisationsnummer"] == org, "Företagsnamn"]) == {"Testbolaget Väst AB"}
+
+    folder = warehouse_copy / "extracts" / today()
+    shown = {row[2] for row in load_workbook(folder / "tillvaxtverket_indikatorer.xlsx")["Indikatorer"].iter_rows(
+        min_row=2, values_only=True)}
+    assert f"{PARTICIPATING} (exklusive avhopp)" in shown and PARTICIPATING not in shown
+    assert set(pd.read_csv(folder / "indikatorer.csv", sep=";", encoding="utf-8-sig")["Indikator"]) == shown

@@ -242,6 +242,41 @@ def test_a_night_that_fails_after_publishing_says_so_and_the_next_night_writes_w
     assert (report / "cohort_report.html").exists()
 
 
+def test_a_night_whose_extract_fails_leaves_no_partial_file_and_the_next_night_writes_the_extract(
+        nightly_run, tmp_path, capsys):
+    """Tonight's folders already hold an earlier night's complete extract; the files of this one are
+    complete under hidden names when one cannot be put in place (a folder holds its name)."""
+    from openpyxl import load_workbook
+
+    from orchestration.night import today
+
+    landing, warehouse = _copy_of_night(nightly_run, tmp_path)
+    for folder in ("extracts", "restricted/extracts", "report"):
+        if not (warehouse / folder / today()).exists():  # the session's night ran on another date
+            shutil.copytree(warehouse / folder / nightly_run["night"], warehouse / folder / today())
+    shutil.copyfile(landing / "participants" / "exportboost.csv", landing / "participants" / "exportboost_igen.csv")
+    extracts, restricted = warehouse / "extracts" / today(), warehouse / "restricted" / "extracts" / today()
+    blocker = extracts / "indikatorer.csv"
+    blocker.unlink()
+    blocker.mkdir()
+    capsys.readouterr()
+
+    assert run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse)) == 1
+    message = capsys.readouterr().err
+    assert "failed at step 'tillvaxtverket_extract'" in message and "was published before the failure" in message
+    assert not [p for p in warehouse.rglob("*") if ".partial" in p.name], "a failed extract left a partial file"
+    assert load_workbook(extracts / "tillvaxtverket_indikatorer.xlsx")["Indikatorer"].max_row > 1
+
+    blocker.rmdir()
+    assert run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse)) == 0
+    assert "nothing was rebuilt" not in capsys.readouterr().out
+    published_at = published({"warehouse": warehouse}).stat().st_mtime_ns
+    for written in (extracts / "tillvaxtverket_indikatorer.xlsx", extracts / "indikatorer.csv",
+                    restricted / "deltagarforteckning.xlsx", restricted / "deltagarforteckning.csv"):
+        assert written.stat().st_mtime_ns >= published_at, f"{written} is not the publication's"
+    assert load_workbook(restricted / "deltagarforteckning.xlsx")["Deltagarförteckning"].max_row > 1
+
+
 def test_a_night_that_fails_while_publishing_leaves_the_old_file_and_the_next_night_publishes(
         nightly_run, tmp_path, capsys):
     """The restricted file is published first; its rename failing stops the night there."""

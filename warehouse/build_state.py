@@ -59,15 +59,25 @@ def build_digest(con: duckdb.DuckDBPyConnection, code: str) -> str:
 
 def publication_is_current(con: duckdb.DuckDBPyConnection, digest: str, warehouse_dir: Path, *published: Path) -> bool:
     """True when the last publication was built from ``digest`` and every published file
-    exists, and so does every output its night was to write from it (the extract, the report):
-    a night that failed after publishing leaves the next one something to do."""
+    exists, and so does every output its night was to write from it (the extract, the report),
+    written since: a night that failed after publishing leaves the next one something to do,
+    also when a file of that name is an earlier run's of the same date."""
     con.execute(PUBLICATIONS_DDL)
     last = con.execute(
         "SELECT digest, coalesce(outputs, []) FROM ingest_state.publications ORDER BY published_at DESC LIMIT 1"
     ).fetchone()
-    if last is None or last[0] != digest:
+    if last is None or last[0] != digest or not all(_opens(p) for p in published):
         return False
-    return all(_opens(p) for p in published) and all((warehouse_dir / p).exists() for p in last[1])
+    # Against the published files' own times, not the clock: both are the file system's.
+    published_at = max(p.stat().st_mtime_ns for p in published)
+    return all(_written_since(warehouse_dir / p, published_at) for p in last[1])
+
+
+def _written_since(path: Path, time_ns: int) -> bool:
+    try:
+        return path.stat().st_mtime_ns >= time_ns
+    except FileNotFoundError:
+        return False
 
 
 def _opens(database: Path) -> bool:

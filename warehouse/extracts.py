@@ -19,7 +19,9 @@ from openpyxl import load_workbook
 from openpyxl.formatting.rule import CellIsRule, Rule
 from openpyxl.styles import Font, PatternFill
 
-from warehouse.outputs import EXTRACT_WORKBOOK
+from warehouse.excel_text import excel_frame
+from warehouse.outputs import EXTRACT_WORKBOOK, PARTICIPANT_LIST
+from warehouse.staged_files import staged_files
 
 INDICATOR_COLUMNS = {
     "program": "Program", "year": "År", "indicator": "Indikator", "kind": "Typ",
@@ -102,20 +104,24 @@ def write_tillvaxtverket_extract(published: Path, identifiers: Path, out_dir: Pa
     restricted_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(restricted_dir, 0o700)
     workbook = out_dir / EXTRACT_WORKBOOK
-    sheets = {"Indikatorer": indicators.rename(columns=INDICATOR_COLUMNS),
-              "Stödda företag": supported.rename(columns=SUPPORTED_COLUMNS)}
-    _write_workbook(workbook, sheets)
-    _colour_target_share(workbook)
-    for name, frame in sheets.items():
-        _write_csv(frame, out_dir / f"{_file_stem(name)}.csv")
-
-    participant_list = restricted_dir / "deltagarforteckning.xlsx"
-    participant_sheet = {"Deltagarförteckning": participants.rename(columns=PARTICIPANT_COLUMNS)}
-    _write_workbook(participant_list, participant_sheet)
-    participant_csv = restricted_dir / "deltagarforteckning.csv"
-    _write_csv(participant_sheet["Deltagarförteckning"], participant_csv)
-    for path in (participant_list, participant_csv):
-        os.chmod(path, 0o600)
+    participant_list = restricted_dir / PARTICIPANT_LIST
+    # The workbooks and CSVs get the same text, cleaned of what Excel cannot hold, so they agree.
+    sheets = {"Indikatorer": excel_frame(indicators.rename(columns=INDICATOR_COLUMNS)),
+              "Stödda företag": excel_frame(supported.rename(columns=SUPPORTED_COLUMNS))}
+    participant_sheet = {"Deltagarförteckning": excel_frame(participants.rename(columns=PARTICIPANT_COLUMNS))}
+    # Nothing is renamed into place until every file is written; each workbook goes after its
+    # CSVs, since the next night looks for the workbooks to know whether this extract is complete.
+    with staged_files() as staged:
+        for name, frame in sheets.items():
+            _write_csv(frame, staged.path(out_dir / f"{_file_stem(name)}.csv"))
+        partial_workbook = staged.path(workbook)
+        _write_workbook(partial_workbook, sheets)
+        _colour_target_share(partial_workbook)
+        partial_csv, partial_list = staged.path(participant_list.with_suffix(".csv")), staged.path(participant_list)
+        _write_csv(participant_sheet["Deltagarförteckning"], partial_csv)
+        _write_workbook(partial_list, participant_sheet)
+        for path in (partial_csv, partial_list):  # before the rename, so no name of it is ever readable by others
+            os.chmod(path, 0o600)
     return ExtractFiles(workbook, participant_list)
 
 

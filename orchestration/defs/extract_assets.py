@@ -5,7 +5,7 @@ import dagster as dg
 from orchestration.defs.publish_assets import published_warehouse
 from orchestration.defs.resources import WarehouseResource
 from orchestration.night import run_date
-from warehouse.outputs import extract_dir
+from warehouse.outputs import extract_dir, restricted_extract_dir
 
 
 @dg.asset(
@@ -25,7 +25,7 @@ def tillvaxtverket_extract(context: dg.AssetExecutionContext, warehouse: Warehou
         warehouse.published_path,
         warehouse.identifiers_path,
         extract_dir(warehouse.warehouse_path, date),
-        warehouse.warehouse_path / "restricted" / "extracts" / date,
+        restricted_extract_dir(warehouse.warehouse_path, date),
     )
     context.log.info(f"wrote {files.workbook}; participant list (restricted) {files.participant_list}")
     return dg.MaterializeResult(

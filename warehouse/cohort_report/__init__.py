@@ -25,6 +25,8 @@ from warehouse.cohort_report.page import VEGA_LITE_VERSION, render_page
 from warehouse.cohort_report.queries import read_report_data
 
 from warehouse.outputs import REPORT_PAGE as REPORT_NAME
+from warehouse.staged_files import staged_files
+
 PNG_SCALE = 2  # sharp enough to paste into a printed evaluation report
 
 
@@ -47,13 +49,17 @@ def write_cohort_report(published: Path, out_dir: Path, run_date: str, bundle_ca
 
     out_dir.mkdir(parents=True, exist_ok=True)
     charts = []
-    for figure in figures:
-        path = out_dir / f"{figure.name}.png"
-        if figure.spec is not None:
-            path.write_bytes(vl_convert.vegalite_to_png(figure.spec, vl_version=VEGA_LITE_VERSION, scale=PNG_SCALE))
-            charts.append(path)
-        else:  # hidden tonight: an earlier report's chart in the same folder must not stand beside this one
-            path.unlink(missing_ok=True)
-    page = out_dir / REPORT_NAME
-    page.write_text(render_page(data, figures, run_date, f"{data_as_of:%Y-%m-%d %H:%M}", bundle_cache), encoding="utf-8")
+    # The page goes into place last: the next night looks for it to know the report is complete.
+    with staged_files() as staged:
+        for figure in figures:
+            path = out_dir / f"{figure.name}.png"
+            if figure.spec is not None:
+                png = vl_convert.vegalite_to_png(figure.spec, vl_version=VEGA_LITE_VERSION, scale=PNG_SCALE)
+                staged.path(path).write_bytes(png)
+                charts.append(path)
+            else:  # hidden tonight: an earlier report's chart in the same folder must not stand beside this one
+                path.unlink(missing_ok=True)
+        page = out_dir / REPORT_NAME
+        staged.path(page).write_text(
+            render_page(data, figures, run_date, f"{data_as_of:%Y-%m-%d %H:%M}", bundle_cache), encoding="utf-8")
     return ReportFiles(page, charts)
