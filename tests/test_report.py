@@ -152,11 +152,6 @@ def independent_indexed_outcomes(landing: Path) -> pd.DataFrame:
     years["year"] = years["year"].astype(int)
     last_year = years["year"].max()
     latest = years.sort_values("year").groupby("org").last()
-    sections = pd.read_csv(SEEDS / "sni2007_sections.csv")
-    division = pd.to_numeric(latest["SNI-kod"].astype(str).str[:2], errors="coerce")
-    latest["section"] = "?"
-    for s in sections.itertuples():
-        latest.loc[division.between(s.division_from, s.division_to), "section"] = s.sni_section
     latest["registration_year"] = pd.to_datetime(latest["Registreringsdatum"]).dt.year
     participants = set(members["org"])
 
@@ -167,7 +162,12 @@ def independent_indexed_outcomes(landing: Path) -> pd.DataFrame:
     base["treated"] = pd.MultiIndex.from_frame(base[["org", "cohort_key"]]).isin(treated)
     base = base[base["treated"] | ~base["org"].isin(participants)]
     attributes = latest.loc[base["org"]]
-    base["stratum"] = (base["Kommunkod"].str[:2] + "|" + attributes["section"].to_numpy() + "|"
+    sections = pd.read_csv(SEEDS / "sni2007_sections.csv")
+    division = pd.to_numeric(base["SNI-kod"].astype(str).str[:2], errors="coerce")
+    base["section"] = "?"  # the base year's, as every part of the stratum
+    for s in sections.itertuples():
+        base.loc[division.between(s.division_from, s.division_to), "section"] = s.sni_section
+    base["stratum"] = (base["Kommunkod"].str[:2] + "|" + base["section"] + "|"
                        + _scb_size_class(base["employees"]).to_numpy() + "|"
                        + _age_band(base["year"] - attributes["registration_year"].to_numpy()).to_numpy() + "|"
                        + _turnover_band(base["turnover"]).to_numpy())
@@ -189,9 +189,18 @@ def independent_indexed_outcomes(landing: Path) -> pd.DataFrame:
     keys = ["cohort_key", "outcome", "event_time", "stratum"]
     treated = panel[panel["treated"]].groupby(keys)["change"].agg(n_t="count", mean_t="mean", var_t="var")
     controls = panel[~panel["treated"]].groupby(keys)["change"].agg(n_c="count", mean_c="mean", var_c="var")
+    controls = controls[controls.index.isin(treated.index)]  # the strata participants occupy
+    # A side of one firm takes the other side's variance, else the cell's within-stratum
+    # variance pooled over every side of more firms, matched or not.
+    sides = pd.concat([treated[["n_t", "var_t"]].set_axis(["n", "var"], axis=1),
+                       controls[["n_c", "var_c"]].set_axis(["n", "var"], axis=1)])
+    sides = sides[sides["n"] > 1]
+    cell = ["cohort_key", "outcome", "event_time"]
+    pooled = ((sides["n"] - 1) * sides["var"]).groupby(level=cell).sum() / (sides["n"] - 1).groupby(level=cell).sum()
     strata = treated.join(controls, how="inner").reset_index()
-    strata["var_t"], strata["var_c"] = (strata["var_t"].fillna(strata["var_c"]).fillna(0),
-                                        strata["var_c"].fillna(strata["var_t"]).fillna(0))
+    cell_pooled = pd.Series(pd.MultiIndex.from_frame(strata[cell]).map(pooled), index=strata.index)
+    strata["var_t"], strata["var_c"] = (strata["var_t"].fillna(strata["var_c"]).fillna(cell_pooled),
+                                        strata["var_c"].fillna(strata["var_t"]).fillna(cell_pooled))
     pooled = strata.assign(cohort_key="Samtliga insatser")
     rows = []
     for (cohort, outcome, event_time), s in pd.concat([strata, pooled]).groupby(["cohort_key", "outcome", "event_time"]):

@@ -3,8 +3,9 @@
 -- to never-treated county firms by coarsened exact matching (CEM) on base-year SNI section x
 -- size class x age band x turnover band. Controls are weighted by stratum so that they stand
 -- for the participants' mix (the CEM weights Tillväxtanalys uses). The 95 % interval uses the
--- analytic variance of this stratified difference in means; each firm is one independent
--- unit. Rows with e = -3, -2 are the pre-trend: their effect should be near zero.
+-- analytic variance of this stratified difference in means (a side of one firm borrows a
+-- variance: int_cohort_effects__stratum_sums); each firm is one independent unit. Rows with
+-- e = -3, -2 are the pre-trend: their effect should be near zero.
 with strata as (
     select
         cohort_key,
@@ -15,8 +16,8 @@ with strata as (
         n_controls,
         cast(sum_treated as double) / nullif(n_treated, 0) as mean_treated,
         cast(sum_controls as double) / nullif(n_controls, 0) as mean_controls,
-        {{ sample_variance('sum_treated', 'sum_squares_treated', 'n_treated') }} as var_treated,
-        {{ sample_variance('sum_controls', 'sum_squares_controls', 'n_controls') }} as var_controls
+        var_treated,
+        var_controls
     from {{ ref('int_cohort_effects__stratum_sums') }}
 ),
 
@@ -34,8 +35,7 @@ estimates as (
         sqrt(
             sum(
                 n_treated * n_treated * (
-                    coalesce(var_treated, var_controls, 0) / n_treated
-                    + coalesce(var_controls, var_treated, 0) / n_controls
+                    var_treated / n_treated + var_controls / n_controls
                 )
             ) filter (where n_treated > 0 and n_controls > 0)
         ) / nullif(sum(n_treated) filter (where n_controls > 0), 0) as standard_error

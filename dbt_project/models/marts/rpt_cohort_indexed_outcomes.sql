@@ -6,8 +6,8 @@
 -- rpt_cohort_effects, so participants / controls = exp(effect) of that mart. The base year
 -- itself is 100 by definition and has no row.
 with matched_strata as (
-    -- Only strata with participants and controls: the matched sample. A stratum with a single
-    -- firm on one side borrows the other side's variance, as rpt_cohort_effects does.
+    -- Only strata with participants and controls: the matched sample, with the variances
+    -- rpt_cohort_effects uses (a side of one firm borrows one).
     select
         cohort_key,
         cohort_year,
@@ -17,16 +17,8 @@ with matched_strata as (
         n_controls,
         cast(sum_treated as double) / n_treated as mean_treated,
         cast(sum_controls as double) / n_controls as mean_controls,
-        coalesce(
-            {{ sample_variance('sum_treated', 'sum_squares_treated', 'n_treated') }},
-            {{ sample_variance('sum_controls', 'sum_squares_controls', 'n_controls') }},
-            0
-        ) as var_treated,
-        coalesce(
-            {{ sample_variance('sum_controls', 'sum_squares_controls', 'n_controls') }},
-            {{ sample_variance('sum_treated', 'sum_squares_treated', 'n_treated') }},
-            0
-        ) as var_controls
+        var_treated,
+        var_controls
     from {{ ref('int_cohort_effects__stratum_sums') }}
     where outcome in ('turnover', 'employees') and n_controls > 0
 ),
