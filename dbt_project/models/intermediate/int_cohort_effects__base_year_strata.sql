@@ -16,7 +16,7 @@ select
         '|',
         coalesce(outcomes.county_code, '?'),
         coalesce(outcomes.sni_section, '?'),
-        {{ scb_size_class('outcomes.employees') }},
+        coalesce({{ scb_size_class('outcomes.employees') }}, '?'),
         coalesce({{ age_band('base_years.base_year - firms.registration_year') }}, '?'),
         {{ turnover_band('outcomes.net_turnover_tkr') }}
     ) as stratum,
