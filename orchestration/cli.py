@@ -474,6 +474,10 @@ def failure_paragraph(result) -> str:
         "The warehouse was published before the failure; what this step writes was not, and the next night "
         "writes it (even with nothing new delivered)." if published else "The published warehouse was left unchanged."
     )
+    if error is not None and error.cls_name == "DagsterExecutionInterruptedError":
+        # Ctrl-C, or a scheduler ending the job: nothing is wrong with any file or model.
+        return (f"The nightly run was stopped during step '{event.step_key}' (Ctrl-C, or a scheduler ending the job). "
+                f"{outcome} Nothing needs correcting: run it again.")
     advice = ("Give the account that runs the night access to the path named above" if "Permission denied" in message
               else "Correct the file or model named above")
     return (

@@ -388,6 +388,41 @@ def test_failed_run_leaves_the_published_warehouse_untouched(nightly_run, capsys
         assert con.execute("SELECT count(*) FROM marts.rpt_cohort_summary").fetchone()[0] > 0
 
 
+def test_a_night_stopped_during_its_build_says_so_and_the_next_night_completes(small_region, tmp_path):
+    """A scheduler ends the job (SIGTERM) while dbt builds: the message says the night was stopped,
+    not that a file or model needs correcting, and the next night runs to the end."""
+    import signal
+    import time
+
+    landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
+    shutil.copytree(small_region, landing, ignore=shutil.ignore_patterns("archive"))
+    command = [sys.executable, "-m", "orchestration.cli", "run", "--landing", str(landing), "--warehouse", str(warehouse)]
+    env = {**os.environ, "DAGSTER_HOME": str(warehouse / ".dagster")}
+    night = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def building() -> bool:  # a dbt process of this night's own
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                cmdline = (stat.parent / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(fields[1]) == night.pid and b"dbt" in cmdline and b"build" in cmdline:
+                return True
+        return False
+
+    deadline = time.monotonic() + 300
+    while not building() and night.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert night.poll() is None, "the night ended before its dbt build began"
+    night.send_signal(signal.SIGTERM)
+    _, err = night.communicate(timeout=300)
+    assert night.returncode == 1
+    assert "was stopped during step 'followup_dbt_models'" in err and "Nothing needs correcting: run it again" in err
+    assert "Correct the file or model" not in err
+    assert run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse)) == 0
+
+
 def test_sources_without_data_leave_their_figures_empty_and_the_rest_is_published(small_region, tmp_path, capsys):
     """No baselines, markets or targets yet: the night still publishes, and says what stays empty."""
     landing = tmp_path / "landing"
