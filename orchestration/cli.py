@@ -329,6 +329,7 @@ def landing_problem(landing: Path) -> str | None:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    from orchestration.dbt_process import DbtBuildStillRunning
     from orchestration.defs.resources import COUNTIES_ENV, covered_counties
 
     try:
@@ -343,7 +344,7 @@ def run_command(args: argparse.Namespace) -> int:
     prepare_environment(args.landing, args.warehouse)
     try:
         result = execute_nightly(rebuild=args.rebuild)
-    except NightAlreadyRunning as error:
+    except (NightAlreadyRunning, DbtBuildStillRunning) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
     if not result.success:
@@ -370,8 +371,7 @@ def execute_nightly(rebuild: bool = False):
     warnings.filterwarnings("ignore")
     import dagster as dg
 
-    from orchestration.definitions import defs
-    from orchestration.defs.dbt_assets import REBUILD_TAG
+    from orchestration.dbt_process import end_orphaned_dbt_build
     from orchestration.defs.resources import WAREHOUSE_ENV
 
     # Step output (dbt's log lines among it) goes to a log file; the terminal gets the summary.
@@ -380,17 +380,31 @@ def execute_nightly(rebuild: bool = False):
     _owner_only(log_dir)
     # Two locks: the Dagster home's makes releasing its dead nights safe; the warehouse's keeps
     # out a night on another Dagster home.
+    work_dir = Path(os.environ[WAREHOUSE_ENV]) / "work"
     with dg.DagsterInstance.get() as instance, _night_lock(Path(instance.root_directory), "Dagster home"), \
-            _night_lock(Path(os.environ[WAREHOUSE_ENV]) / "work", "warehouse"), \
-            (log_dir / "last_run.log").open("w") as log, contextlib.redirect_stdout(log), \
-            _execution_plan_warnings_to(log):
-        release_runs_of_dead_nights(instance)
-        return defs.resolve_job_def("nightly").execute_in_process(
-            instance=instance,
-            raise_on_error=False,
-            tags={CLI_NIGHT_TAG: "yes", **({REBUILD_TAG: "always"} if rebuild else {})},
-            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-        )
+            _night_lock(work_dir, "warehouse"):
+        # A killed night's dbt build outlives it (the locks do not), and would write the working
+        # database and dbt's target folder beside this night: it ends before anything else runs.
+        orphan = end_orphaned_dbt_build(work_dir)
+        if orphan is not None:
+            print(f"ended the dbt build a killed earlier night left running (pid {orphan})")
+        with (log_dir / "last_run.log").open("w") as log, contextlib.redirect_stdout(log), \
+                _execution_plan_warnings_to(log):
+            return _execute_night(instance, rebuild)
+
+
+def _execute_night(instance, rebuild: bool):
+    """The nightly job, in this process; the caller holds the night locks."""
+    from orchestration.definitions import defs
+    from orchestration.defs.dbt_assets import REBUILD_TAG
+
+    release_runs_of_dead_nights(instance)
+    return defs.resolve_job_def("nightly").execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        tags={CLI_NIGHT_TAG: "yes", **({REBUILD_TAG: "always"} if rebuild else {})},
+        run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+    )
 
 
 # Warns, for each dbt test of a model a partial night leaves alone, that the test "emitted no

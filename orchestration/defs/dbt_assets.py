@@ -12,6 +12,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from orchestration.defs.ingest_assets import DUCKDB_POOL
 from orchestration.defs.project import dbt_project
 from orchestration.defs.resources import WarehouseResource
+from orchestration.dbt_process import forget_dbt_build, record_dbt_build
 from orchestration.dbt_selection import node_selectors, unaffected_nodes
 from warehouse.build_state import (
     build_digest,
@@ -75,7 +76,17 @@ def followup_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, 
                          "tests stand as the last build left them.")
         yield from _unchanged_outputs(context, unaffected)
     excluded = node_selectors(manifest, unaffected) if unaffected else None
-    yield from dbt.cli(dbt_build_args(excluded), context=context, target_path=warehouse.dbt_target_path).stream()
+    build = dbt.cli(dbt_build_args(excluded), context=context, target_path=warehouse.dbt_target_path)
+    # Recorded while it runs: if this process is killed, dbt lives on, and the next `followup run`
+    # ends it before it starts (orchestration/dbt_process.py).
+    work_dir = warehouse.work_db_path.parent
+    recorded = record_dbt_build(work_dir, build.process.pid)
+    try:
+        yield from build.stream()
+    finally:
+        # Forgotten only once dbt has ended (interrupted, dagster-dbt sends it SIGINT and waits).
+        if recorded and build.process.poll() is not None:
+            forget_dbt_build(work_dir, recorded)
     if whole:
         with warehouse.connect_work() as con:
             record_build_completed(con, digest)
