@@ -3,7 +3,7 @@
 Exit codes:
   0  success
   1  the run failed (the message says whether anything was published)
-  2  bad invocation or missing input (landing folder, published warehouse)
+  2  bad invocation or missing input (landing folder, published warehouse, published files of two nights)
   3  the run completed, but one or more delivered files were rejected whole
   4  the SQL query failed
 """
@@ -172,6 +172,7 @@ def extract_command(args: argparse.Namespace) -> int:
     from orchestration.night import today
     from warehouse.extracts import published_program, selection_problem, write_tillvaxtverket_extract
     from warehouse.outputs import extract_dir, restricted_extract_dir
+    from warehouse.publish import PublicationsDiffer
 
     if not published_files_exist(published_file(args.warehouse), identifiers_file(args.warehouse)):
         return EXIT_USAGE
@@ -186,10 +187,16 @@ def extract_command(args: argparse.Namespace) -> int:
     if args.program is not None or args.year is not None:  # a selection never overwrites the night's full extract
         selection = "_".join("alla" if v is None else str(v) for v in (args.program, args.year)).replace(" ", "_")
         extracts, restricted = extracts / selection, restricted / selection
-    files = write_tillvaxtverket_extract(
-        published_file(args.warehouse), identifiers_file(args.warehouse), args.out or extracts,
-        restricted, args.program, args.year,
-    )
+    try:
+        files = write_tillvaxtverket_extract(
+            published_file(args.warehouse), identifiers_file(args.warehouse), args.out or extracts,
+            restricted, args.program, args.year,
+        )
+    except PublicationsDiffer as error:
+        # A usage error, as a published warehouse that does not open is: the input is not
+        # usable as it stands, nothing failed, and `followup run` makes it so.
+        print(f"error: {error} Nothing was written.", file=sys.stderr)
+        return EXIT_USAGE
     print(f"wrote {files.workbook} (and CSVs beside it)")
     print(f"participant list, with identifiers (restricted, mode 0600): {files.participant_list}")
     return EXIT_OK

@@ -162,3 +162,36 @@ def test_text_excel_cannot_hold_is_written_as_a_space_in_sheet_and_csv(warehouse
         min_row=2, values_only=True)}
     assert f"{PARTICIPATING} (exklusive avhopp)" in shown and PARTICIPATING not in shown
     assert set(pd.read_csv(folder / "indikatorer.csv", sep=";", encoding="utf-8-sig")["Indikator"]) == shown
+
+
+@pytest.mark.parametrize("swapped", ["identifiers", "analyst"])
+def test_published_files_of_two_nights_are_refused_and_nothing_is_written(nightly_run, warehouse_copy, tmp_path,
+                                                                           capsys, swapped):
+    """A night killed between the two renames leaves one published file of each night: the
+    participant list would not be the one the indicators count, so the extract refuses."""
+    from warehouse.publish import identifiers_file, publish_warehouse, published_file
+
+    other_night = tmp_path / "other_night"
+    publish_warehouse(nightly_run["warehouse"] / "work" / "followup.duckdb", other_night)
+    pick = identifiers_file if swapped == "identifiers" else published_file
+    shutil.copyfile(pick(other_night), pick(warehouse_copy))
+    written = {p: p.stat().st_mtime_ns for folder in ("extracts", "restricted/extracts")
+               for p in (warehouse_copy / folder).rglob("*")}
+    capsys.readouterr()
+
+    assert run_cli("extract", "tillvaxtverket", "--warehouse", str(warehouse_copy)) == 2
+    message = capsys.readouterr().err
+    assert "the published files are from different nights" in message and "run `followup run`" in message
+    assert str(published_file(warehouse_copy)) in message and str(identifiers_file(warehouse_copy)) in message
+    assert "Nothing was written" in message and "Traceback" not in message
+    assert {p: p.stat().st_mtime_ns for folder in ("extracts", "restricted/extracts")
+            for p in (warehouse_copy / folder).rglob("*")} == written
+
+    # Both files of one publication, the other night's, extract as any night's do.
+    other = published_file if swapped == "identifiers" else identifiers_file
+    shutil.copyfile(other(other_night), other(warehouse_copy))
+    assert run_cli("extract", "tillvaxtverket", "--warehouse", str(warehouse_copy)) == 0
+    participant_list = warehouse_copy / "restricted" / "extracts" / today() / "deltagarforteckning.xlsx"
+    assert participant_list.stat().st_mtime_ns > written.get(participant_list, 0)
+    listed = pd.read_excel(participant_list, dtype=str)
+    assert set(listed["Organisationsnummer"]) == set(memberships(nightly_run["landing"])["org"])

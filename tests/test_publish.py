@@ -1,8 +1,13 @@
 """Atomic publishing on real DuckDB files, with a reader connected."""
 
-import duckdb
+import shutil
 
-from warehouse.publish import publish
+import duckdb
+import pytest
+
+from warehouse.build_state import publication_is_current, record_publication
+from warehouse.publish import (PublicationsDiffer, check_one_publication, identifiers_file, publish,
+                               publish_warehouse, published_file)
 
 
 def _work(path, value):
@@ -86,3 +91,34 @@ def test_a_data_quality_message_naming_a_file_after_a_sole_trader_is_redacted(tm
     with duckdb.connect(str(target), read_only=True) as con:
         assert con.execute("SELECT finding_key, message FROM marts.rpt_data_quality_warnings").fetchone() == (
             "x: 1a2b", "The participation ends before it starts (lista_[redacted].csv, line 3)")
+
+
+def test_both_files_of_a_night_carry_one_publication_and_a_pair_of_two_nights_is_told_apart(tmp_path):
+    """A night killed between the two renames leaves one file of each night: a real such pair
+    (files copied from two publications) is refused, and the next night does not take it as current."""
+    work = tmp_path / "work.duckdb"
+    _work(work, 1)
+    with duckdb.connect(str(work)) as con:
+        con.execute("CREATE SCHEMA restricted; CREATE TABLE restricted.participant_list AS SELECT '5566778899' AS org_nr")
+    first, second = tmp_path / "first", tmp_path / "second"
+    night_one = publish_warehouse(work, first, run_id="run-1")
+    night_two = publish_warehouse(work, second, run_id="run-2")
+    assert night_one.id != night_two.id
+    with duckdb.connect(str(published_file(first)), read_only=True) as con:
+        assert con.execute("SELECT publication_id, run_id FROM audit.publication").fetchall() == [(night_one.id, "run-1")]
+    with duckdb.connect(str(identifiers_file(first)), read_only=True) as con:
+        assert con.execute("SELECT publication_id, run_id FROM restricted.publication").fetchall() == [(night_one.id, "run-1")]
+    check_one_publication(published_file(first), identifiers_file(first))
+    with duckdb.connect(str(work)) as con:
+        record_publication(con, "digest", first, [])
+        assert publication_is_current(con, "digest", first, published_file(first), identifiers_file(first))
+
+    shutil.copyfile(identifiers_file(second), identifiers_file(first))
+    with pytest.raises(PublicationsDiffer) as refused:
+        check_one_publication(published_file(first), identifiers_file(first))
+    message = str(refused.value)
+    assert "from different nights" in message and "run `followup run`" in message
+    assert str(published_file(first)) in message and str(identifiers_file(first)) in message
+    assert night_one.id in message and night_two.id in message
+    with duckdb.connect(str(work)) as con:
+        assert not publication_is_current(con, "digest", first, published_file(first), identifiers_file(first))

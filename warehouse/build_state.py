@@ -19,6 +19,8 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.publish import PublicationsDiffer, check_one_publication
+
 REPO_DIR = Path(__file__).resolve().parents[1]
 # Everything that decides what the published tables hold, besides the deliveries.
 CODE_GLOBS = (
@@ -57,19 +59,25 @@ def build_digest(con: duckdb.DuckDBPyConnection, code: str) -> str:
     return hashlib.sha256(f"{code}\n{loads}".encode()).hexdigest()
 
 
-def publication_is_current(con: duckdb.DuckDBPyConnection, digest: str, warehouse_dir: Path, *published: Path) -> bool:
-    """True when the last publication was built from ``digest`` and every published file
-    exists, and so does every output its night was to write from it (the extract, the report),
-    written since: a night that failed after publishing leaves the next one something to do,
-    also when a file of that name is an earlier run's of the same date."""
+def publication_is_current(con: duckdb.DuckDBPyConnection, digest: str, warehouse_dir: Path,
+                           published: Path, identifiers: Path) -> bool:
+    """True when the last publication was built from ``digest`` and both published files
+    exist, of one publication, and so does every output its night was to write from it (the
+    extract, the report), written since: a night that failed after publishing leaves the next one
+    something to do, also when a file of that name is an earlier run's of the same date; and a
+    night stopped between the two files' renames leaves the next one both to publish again."""
     con.execute(PUBLICATIONS_DDL)
     last = con.execute(
         "SELECT digest, coalesce(outputs, []) FROM ingest_state.publications ORDER BY published_at DESC LIMIT 1"
     ).fetchone()
-    if last is None or last[0] != digest or not all(_opens(p) for p in published):
+    if last is None or last[0] != digest or not (_opens(published) and _opens(identifiers)):
+        return False
+    try:
+        check_one_publication(published, identifiers)
+    except PublicationsDiffer:
         return False
     # Against the published files' own times, not the clock: both are the file system's.
-    published_at = max(p.stat().st_mtime_ns for p in published)
+    published_at = max(p.stat().st_mtime_ns for p in (published, identifiers))
     return all(_written_since(warehouse_dir / p, published_at) for p in last[1])
 
 

@@ -21,6 +21,7 @@ from openpyxl.styles import Font, PatternFill
 
 from warehouse.excel_text import excel_frame
 from warehouse.outputs import EXTRACT_WORKBOOK, PARTICIPANT_LIST
+from warehouse.publish import ANALYST_STAMP_SCHEMA, RESTRICTED_STAMP_SCHEMA, check_stamps, publication_stamp
 from warehouse.staged_files import staged_files
 
 INDICATOR_COLUMNS = {
@@ -85,9 +86,14 @@ def selection_problem(published: Path, program: str | None, year: int | None) ->
 
 def write_tillvaxtverket_extract(published: Path, identifiers: Path, out_dir: Path, restricted_dir: Path,
                                  program: str | None = None, year: int | None = None) -> ExtractFiles:
-    """Write the extract for ``program`` and ``year`` (all when None) from the published files."""
+    """Write the extract for ``program`` and ``year`` (all when None) from the published files.
+
+    Raises ``publish.PublicationsDiffer``, writing nothing, when the two files are of different
+    nights: the participant list would not be the one the indicators count."""
     where, params = _filters(program, year, "year")
     with duckdb.connect(str(published), read_only=True) as con:
+        # Read in the same snapshot as the rows, so a night publishing meanwhile cannot slip between.
+        published_stamp = publication_stamp(con, ANALYST_STAMP_SCHEMA)
         indicators = con.execute(
             f"SELECT {', '.join(INDICATOR_COLUMNS)} FROM marts.rpt_tillvaxtverket_indicators{where} "
             "ORDER BY program, year, indicator", params).df()
@@ -96,9 +102,11 @@ def write_tillvaxtverket_extract(published: Path, identifiers: Path, out_dir: Pa
             "ORDER BY year, program, size_class", params).df()
     part_where, part_params = _filters(program, year, "cohort_year")
     with duckdb.connect(str(identifiers), read_only=True) as con:
+        identifiers_stamp = publication_stamp(con, RESTRICTED_STAMP_SCHEMA)
         participants = con.execute(
             f"SELECT {', '.join(PARTICIPANT_COLUMNS)} FROM restricted.participant_list{part_where} "
             "ORDER BY program, cohort_year, org_nr", part_params).df()
+    check_stamps(published, published_stamp, identifiers, identifiers_stamp)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     restricted_dir.mkdir(parents=True, exist_ok=True)

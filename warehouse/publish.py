@@ -5,12 +5,20 @@ holding the published file open keeps its (old) snapshot and a new reader sees o
 one; nobody sees a half-built state, and a failed run leaves the published file untouched.
 Identifiers never enter the published file: the ``restricted`` schema is published into a
 separate file, readable by its owner only.
+
+The two files are one publication (``publish_warehouse``): both carry the same stamp, a
+``publication`` table, so a reader of both (the extract's participant list) can tell when a
+night was stopped between the two renames and left one file of each night.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
@@ -22,6 +30,9 @@ PUBLISHED_NAME = "followup.duckdb"
 IDENTIFIERS_NAME = "identifiers.duckdb"
 ANALYST_SCHEMAS = ("marts", "reference", "audit")
 RESTRICTED_SCHEMAS = ("restricted",)
+# The stamp of a publication, in a schema each file already has: analysts see audit.publication.
+PUBLICATION_TABLE = "publication"
+ANALYST_STAMP_SCHEMA, RESTRICTED_STAMP_SCHEMA = "audit", "restricted"
 
 
 def published_file(warehouse_dir: Path) -> Path:
@@ -34,6 +45,41 @@ def identifiers_file(warehouse_dir: Path) -> Path:
     return warehouse_dir / "restricted" / IDENTIFIERS_NAME
 
 
+@dataclass(frozen=True)
+class Publication:
+    """What one night published, stamped alike into the analyst file and the identifiers file."""
+
+    id: str
+    published_at: datetime
+    run_id: str | None = None
+
+
+class PublicationsDiffer(Exception):
+    """The analyst file and the identifiers file are not of one publication."""
+
+
+def publish_warehouse(work_db: Path, warehouse_dir: Path, run_id: str | None = None,
+                      duckdb_config: dict | None = None) -> Publication:
+    """Publish the analyst file and the restricted identifiers file as one publication.
+
+    Both are staged complete, with the same stamp, before either is renamed, so the moment in
+    which a killed night leaves one file of each night is only that between two renames, and a
+    reader of both notices it (``check_one_publication``). The identifiers go first: the analyst
+    file's rename is the moment the night is published (for analysts, `followup sql`, the
+    report), so a night stopped between the two leaves the published warehouse as it was, as a
+    failed night does; and a firm a corrected list withdrew loses its organisation number first.
+    """
+    publication = Publication(uuid.uuid4().hex, datetime.now(timezone.utc), run_id)
+    identifiers, analyst = identifiers_file(warehouse_dir), published_file(warehouse_dir)
+    with _staged(work_db, identifiers, RESTRICTED_SCHEMAS, 0o600, duckdb_config,
+                 (RESTRICTED_STAMP_SCHEMA, publication)) as identifiers_copy, \
+            _staged(work_db, analyst, ANALYST_SCHEMAS, 0o644, duckdb_config,
+                    (ANALYST_STAMP_SCHEMA, publication)) as analyst_copy:
+        _swap_in(identifiers_copy, identifiers)
+        _swap_in(analyst_copy, analyst)
+    return publication
+
+
 def publish(work_db: Path, published: Path, schemas: tuple[str, ...] = ANALYST_SCHEMAS, mode: int = 0o644,
             duckdb_config: dict | None = None) -> Path:
     """Copy ``schemas`` of ``work_db`` into a fresh file and atomically rename it over ``published``.
@@ -41,6 +87,16 @@ def publish(work_db: Path, published: Path, schemas: tuple[str, ...] = ANALYST_S
     ``duckdb_config`` (memory_limit, threads) is the nightly run's, so the copy of the national
     tables stays within the same limits as every other step.
     """
+    with _staged(work_db, published, schemas, mode, duckdb_config) as staging:
+        _swap_in(staging, published)
+    return published
+
+
+@contextmanager
+def _staged(work_db: Path, published: Path, schemas: tuple[str, ...], mode: int, duckdb_config: dict | None,
+            stamp: tuple[str, Publication] | None = None) -> Iterator[Path]:
+    """A complete, checkpointed copy of ``schemas`` beside ``published``, under a hidden name;
+    removed on leaving unless renamed into place. ``stamp``: (schema, publication) to record."""
     published.parent.mkdir(parents=True, exist_ok=True)
     if not mode & 0o077:
         # The copy being written is readable by all until it is renamed (DuckDB creates it and
@@ -65,15 +121,74 @@ def publish(work_db: Path, published: Path, schemas: tuple[str, ...] = ANALYST_S
                 con.execute(f'CREATE TABLE "{schema}"."{table}" AS {_select(schema, table)}')
                 _copy_comments(con, schema, table)
             con.execute("DETACH work")
+            if stamp is not None:
+                _stamp(con, *stamp)
             con.execute("CHECKPOINT")
         os.chmod(staging, mode)
         _fsync(staging)
-        os.replace(staging, published)
-        _fsync(published.parent)
+        yield staging
     finally:
         staging.unlink(missing_ok=True)
         staging.with_name(staging.name + ".wal").unlink(missing_ok=True)
-    return published
+
+
+def _swap_in(staging: Path, published: Path) -> None:
+    os.replace(staging, published)
+    _fsync(published.parent)
+
+
+def _stamp(con: duckdb.DuckDBPyConnection, schema: str, publication: Publication) -> None:
+    table = f'"{schema}".{PUBLICATION_TABLE}'
+    con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    con.execute(f"CREATE TABLE {table} AS SELECT ?::VARCHAR AS publication_id, ?::TIMESTAMPTZ AS published_at, "
+                "?::VARCHAR AS run_id", [publication.id, publication.published_at, publication.run_id])
+    con.execute(f"COMMENT ON TABLE {table} IS 'The publication this file belongs to: followup.duckdb and "
+                "restricted/identifiers.duckdb of one night carry the same row.'")
+    for column, comment in (("publication_id", "Identifies the publication; the same in both published files."),
+                            ("published_at", "When the night published the files."),
+                            ("run_id", "The Dagster run that published them.")):
+        con.execute(f"COMMENT ON COLUMN {table}.{column} IS {sql_literal(comment)}")
+
+
+def publication_stamp(con: duckdb.DuckDBPyConnection, schema: str) -> tuple[str, str] | None:
+    """(publication id, published at) of the published file ``con`` opened, or None for a file
+    published before files were stamped."""
+    stamped = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = ? AND table_name = ?", [schema, PUBLICATION_TABLE]).fetchone()[0]
+    if not stamped:
+        return None
+    return con.execute(
+        f"SELECT publication_id, CAST(date_trunc('second', published_at) AS VARCHAR) "
+        f'FROM "{schema}".{PUBLICATION_TABLE}').fetchone()
+
+
+def check_stamps(published: Path, published_stamp: tuple[str, str] | None,
+                 identifiers: Path, identifiers_stamp: tuple[str, str] | None) -> None:
+    """Raise ``PublicationsDiffer`` unless the two files carry the same publication. Two files
+    published before stamps were (the night after an upgrade stamps both) pass: nothing to compare."""
+    ids = [stamp and stamp[0] for stamp in (published_stamp, identifiers_stamp)]
+    if ids[0] == ids[1]:
+        return
+
+    def named(path: Path, stamp: tuple[str, str] | None) -> str:
+        if stamp is None:
+            return f"{path} (an older publication, not stamped)"
+        return f"{path} (publication {stamp[0]}, published {stamp[1]})"
+
+    raise PublicationsDiffer(
+        f"the published files are from different nights: {named(published, published_stamp)} and "
+        f"{named(identifiers, identifiers_stamp)}: a night was stopped while publishing; "
+        "run `followup run` to publish them again.")
+
+
+def check_one_publication(published: Path, identifiers: Path) -> None:
+    """``check_stamps`` on the two published files, each opened read-only."""
+    with duckdb.connect(str(published), read_only=True) as con:
+        published_stamp = publication_stamp(con, ANALYST_STAMP_SCHEMA)
+    with duckdb.connect(str(identifiers), read_only=True) as con:
+        identifiers_stamp = publication_stamp(con, RESTRICTED_STAMP_SCHEMA)
+    check_stamps(published, published_stamp, identifiers, identifiers_stamp)
 
 
 # The texts that quote what was delivered, or name a delivered file: an organisation number

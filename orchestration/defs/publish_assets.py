@@ -10,7 +10,7 @@ from orchestration.defs.staggered_assets import rpt_staggered_att
 from orchestration.night import run_date
 from warehouse.build_state import last_build, record_publication
 from warehouse.outputs import night_outputs
-from warehouse.publish import ANALYST_SCHEMAS, RESTRICTED_SCHEMAS, publish
+from warehouse.publish import publish_warehouse
 
 @dg.asset(
     group_name="publish",
@@ -18,21 +18,22 @@ from warehouse.publish import ANALYST_SCHEMAS, RESTRICTED_SCHEMAS, publish
     kinds={"duckdb"},
     deps=[*followup_dbt_models.keys, rpt_staggered_att.key],
     description="warehouse/followup.duckdb: marts, reference and audit, swapped in atomically "
-    "after dbt build (models and tests) succeeded. Identifiers go to restricted/identifiers.duckdb (0600).",
+    "after dbt build (models and tests) succeeded. Identifiers go to restricted/identifiers.duckdb (0600); "
+    "both files carry the same publication id (audit.publication, restricted.publication).",
 )
 def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    config = warehouse.duckdb_config
-    restricted = publish(warehouse.work_db_path, warehouse.identifiers_path, RESTRICTED_SCHEMAS, 0o600,
-                         duckdb_config=config)
-    path = publish(warehouse.work_db_path, warehouse.published_path, ANALYST_SCHEMAS, duckdb_config=config)
+    publication = publish_warehouse(warehouse.work_db_path, warehouse.warehouse_path, context.run_id,
+                                    duckdb_config=warehouse.duckdb_config)
+    path, restricted = warehouse.published_path, warehouse.identifiers_path
     with warehouse.connect_work() as con:
         # Done once the night's extract and report exist too (build_state.publication_is_current).
         outputs = night_outputs(warehouse.warehouse_path, run_date(context))
         # What dbt built from, not the load log now: an overlapping night may have loaded since.
         record_publication(con, last_build(con), warehouse.warehouse_path, outputs)
-    context.log.info(f"published {path}; identifiers in {restricted}")
+    context.log.info(f"published {path}; identifiers in {restricted}; publication {publication.id}")
     return dg.MaterializeResult(
-        metadata={"path": dg.MetadataValue.path(str(path)), "restricted_path": dg.MetadataValue.path(str(restricted))}
+        metadata={"path": dg.MetadataValue.path(str(path)), "restricted_path": dg.MetadataValue.path(str(restricted)),
+                  "publication_id": publication.id}
     )
 
 
