@@ -1,5 +1,7 @@
 """Files written for people: text an Excel cell can hold, and never half a file under its final name."""
 
+import os
+
 import pandas as pd
 import pytest
 from openpyxl import Workbook
@@ -47,3 +49,19 @@ def test_a_failure_while_writing_leaves_the_earlier_files_and_no_partial_one(tmp
             staged.path(tmp_path / "missing" / "deltagarforteckning.csv").write_text("no folder to write to")
     assert earlier.read_text() == "an earlier night's complete list"
     assert [p.name for p in tmp_path.iterdir()] == [earlier.name]
+
+
+def test_what_a_killed_writer_left_goes_and_a_running_writers_file_stays(tmp_path):
+    import subprocess
+    import sys
+
+    final = tmp_path / "deltagarforteckning.xlsx"
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    killed = tmp_path / f".deltagarforteckning.{ended.stdout.strip()}.partial.xlsx"  # its writer is gone
+    running = tmp_path / f".deltagarforteckning.{os.getppid()}.partial.xlsx"  # its writer runs (pytest's parent)
+    other = tmp_path / ".indikatorer.1.partial.csv"  # another file's: not this one's to remove
+    for path in (killed, running, other):
+        path.write_text("half a list")
+    with staged_files() as staged:
+        staged.path(final).write_text("a complete list")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([final.name, running.name, other.name])

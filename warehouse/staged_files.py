@@ -8,6 +8,7 @@ in its own folder, so the rename into place cannot cross file systems and is ato
 
 from __future__ import annotations
 
+import glob
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,10 +21,33 @@ class StagedFiles:
 
     def path(self, final: Path) -> Path:
         """Where to write the file that is to become ``final``. The suffix is kept, since
-        openpyxl opens a workbook only under a name ending in .xlsx."""
+        openpyxl opens a workbook only under a name ending in .xlsx. What a killed writer left
+        of the same file goes first."""
+        _remove_leftovers(final)
         partial = final.with_name(f".{final.stem}.{os.getpid()}.partial{final.suffix}")
         self.renames.append((partial, final))
         return partial
+
+
+def _remove_leftovers(final: Path) -> None:
+    """Remove the partial files of ``final`` whose writer no longer runs: a process killed
+    outright (kill -9, the out-of-memory killer) removes nothing, and a participant list's
+    partial copy holds organisation numbers. A writer still running keeps its own."""
+    prefix, suffix = f".{final.stem}.", f".partial{final.suffix}"
+    for leftover in final.parent.glob(f"{glob.escape(prefix)}*{glob.escape(suffix)}"):
+        writer = leftover.name[len(prefix):-len(suffix)]
+        if writer.isdigit() and not _runs(int(writer)):
+            leftover.unlink(missing_ok=True)
+
+
+def _runs(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 @contextmanager
