@@ -499,6 +499,28 @@ def test_a_run_of_some_models_builds_them_and_leaves_the_next_night_to_build_eve
         assert changed_sources(con, code_digest(), source_digests(con)) is None
 
 
+def test_publishing_after_a_run_of_some_models_is_refused_and_the_published_file_stands(nightly_run, tmp_path):
+    """Publishing from the UI after a run of some models would publish tables no complete build
+    made (or a build a failed test stopped), and the next night would take them for current."""
+    import dagster as dg
+
+    from orchestration.cli import failure_paragraph, prepare_environment
+
+    landing, warehouse = _copy_of_night(nightly_run, tmp_path)
+    before = (warehouse / "followup.duckdb").read_bytes()
+    prepare_environment(landing, warehouse)
+    from orchestration.definitions import defs
+
+    job, instance = defs.resolve_job_def("nightly"), dg.DagsterInstance.ephemeral()
+    assert job.execute_in_process(instance=instance, raise_on_error=False,
+                                  asset_selection=[dg.AssetKey(["marts", "dim_cohort"])]).success
+    publishing = job.execute_in_process(instance=instance, raise_on_error=False,
+                                        asset_selection=[dg.AssetKey("published_warehouse")])
+    assert not publishing.success
+    assert "The last dbt build did not complete" in failure_paragraph(publishing)
+    assert (warehouse / "followup.duckdb").read_bytes() == before
+
+
 @pytest.mark.parametrize("dead_run", ["killed_cli_night", "failed_ui_run"])
 def test_a_night_killed_midway_holds_no_pool_slot_the_next_night_waits_for(dead_run, nightly_run, tmp_path, monkeypatch):
     """A killed in-process run leaves its run STARTED and its "duckdb" slot claimed; a UI run whose

@@ -28,6 +28,7 @@ CODE_GLOBS = (
     "dbt_project/models/**/*",
     "dbt_project/macros/**/*",
     "dbt_project/seeds/**/*",
+    "dbt_project/tests/**/*",  # singular data tests: a new one is a reason to build and test again
     "ingest/**/*.py",
     "expectations/**/*.py",
     "orchestration/**/*.py",
@@ -147,8 +148,14 @@ def record_build_completed(con: duckdb.DuckDBPyConnection, digest: str) -> None:
     )
 
 
-def last_build(con: duckdb.DuckDBPyConnection) -> str:
-    return con.execute("SELECT digest FROM ingest_state.builds ORDER BY started_at DESC LIMIT 1").fetchone()[0]
+def last_completed_build(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The digest of the latest dbt build started, or None when it did not complete (a run of some
+    models from the UI, or a build a failed test stopped): the working database may then hold
+    tables of two builds, or ones no test passed."""
+    con.execute(BUILDS_DDL)
+    last = con.execute(
+        "SELECT digest, completed_at FROM ingest_state.builds ORDER BY started_at DESC LIMIT 1").fetchone()
+    return last[0] if last is not None and last[1] is not None else None
 
 
 def record_publication(con: duckdb.DuckDBPyConnection, digest: str, warehouse_dir: Path, outputs: list[Path]) -> None:
