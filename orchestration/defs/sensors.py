@@ -51,8 +51,13 @@ def _read_cursor(text: str | None) -> dict:
 
 @dg.sensor(job=nightly_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
 def landing_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+    landing = warehouse.landing_path
+    if not landing.is_dir():
+        # The cursor is left as it is: when the share is back, the files it had seen are not news.
+        return dg.SkipReason(f"the landing folder {landing} does not exist: if it is on a share, the share "
+                             "is not mounted; mount it (or set FOLLOWUP_LANDING_DIR to where the files land)")
     cursor = _read_cursor(context.cursor)
-    state = landing_state(warehouse.landing_path, cursor["files"])
+    state = landing_state(landing, cursor["files"])
     arrived = new_content(state, set(cursor["seen"]))
     seen = sorted(set(cursor["seen"]) | {sha for _, _, sha in state.values() if sha})
     context.update_cursor(json.dumps({"files": state, "seen": seen}, sort_keys=True))
