@@ -1,7 +1,10 @@
 """The landing sensor in the faults a shared landing folder brings (its everyday behaviour is in
 test_definitions.py)."""
 
+import json
 import logging
+import os
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -63,3 +66,36 @@ def test_an_unmounted_landing_share_is_named_and_forgets_nothing(landing):
     # Back as it was: nothing to wait for, nothing to read again, nothing new.
     assert daemon.tick().skip_message == "no new content in the landing folder"
     assert daemon.nights(2) == 0
+
+
+def test_a_correction_written_in_place_with_the_old_size_and_mtime_starts_a_night(landing):
+    intake = landing / "participants" / "intake_2022.csv"
+    intake.write_text(HEADER + "5560000019;Exportboost;2022\n")
+    daemon = Daemon(landing)
+    assert daemon.nights(3) == 1
+
+    before = intake.stat()
+    time.sleep(0.05)  # past the tick of the coarse clock the file system stamps the change time from
+    intake.write_text(HEADER + "5560000027;Exportboost;2022\n")  # same size
+    os.utime(intake, ns=(before.st_atime_ns, before.st_mtime_ns))  # as rsync -t, touch -r put it back
+    assert (intake.stat().st_size, intake.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert intake.stat().st_ctime_ns != before.st_ctime_ns
+
+    waiting = daemon.tick()  # no digest until it has stood still a tick
+    assert waiting.skip_message == "waiting for participants/intake_2022.csv to finish arriving"
+    assert daemon.nights(1) == 1
+    assert daemon.nights(3) == 0
+
+
+def test_a_cursor_an_earlier_version_wrote_starts_no_night_for_files_it_had_seen(landing):
+    seen, still_arriving = landing / "participants" / "intake_2022.csv", landing / "participants" / "intake_2023.csv"
+    seen.write_text(HEADER + "5560000019;Exportboost;2022\n")
+    still_arriving.write_text(HEADER)
+    old = [seen.stat().st_size, seen.stat().st_mtime_ns, sensors.sha256_of(seen)]
+    cursor = {"files": {"participants/intake_2022.csv": old,
+                        "participants/intake_2023.csv": [still_arriving.stat().st_size, 0, None]},
+              "seen": [old[2]]}
+    daemon = Daemon(landing, json.dumps(cursor))
+    assert daemon.nights(1) == 0
+    assert daemon.nights(1) == 1  # the one it had not read yet
+    assert daemon.nights(3) == 0

@@ -14,29 +14,31 @@ from orchestration.defs.schedules import nightly_job
 
 
 def landing_state(landing_dir: Path, previous: dict[str, list]) -> dict[str, list]:
-    """Each delivered file as [size, mtime_ns, sha256], from ``previous`` (the last tick's).
+    """Each delivered file as [size, mtime_ns, ctime_ns, sha256], from ``previous`` (the last tick's).
 
-    A file whose size or modification time changed since the last tick may still be arriving
-    (a large file copied to the share): it gets no digest until it has stood still for a
-    tick. Only then is it read, once: a file merely touched keeps the digest it had.
+    A file whose size, modification or change time moved since the last tick may still be arriving
+    (a large file copied to the share): it gets no digest until it has stood still for a tick. Only then
+    is it read, once. The change time counts because no one can set it back: a correction written in
+    place under the old size and modification time (rsync -t, touch -r) still moves it. A file merely
+    touched is read again too, and keeps the digest it had.
     """
     state = {}
     for source in SOURCES.values():
         for path in delivered_files(landing_dir, source):
             stat = path.stat()
             name = f"{source.name}/{path.name}"
-            size, mtime, sha = previous.get(name, [None, None, None])
-            if (size, mtime) != (stat.st_size, stat.st_mtime_ns):
-                state[name] = [stat.st_size, stat.st_mtime_ns, None]
-            else:
-                state[name] = [size, mtime, sha or sha256_of(path)]
+            now = [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns]
+            # An entry an earlier version wrote ([size, mtime, sha256]) never matches: such a file is read
+            # once more, which also finds a correction in place that version missed.
+            *then, sha = previous.get(name, [None])
+            state[name] = [*now, (sha or sha256_of(path)) if then == now else None]
     return state
 
 
 def new_content(state: dict[str, list], seen: set[str]) -> list[str]:
     """The files that stood still and hold content no earlier tick saw (a renamed, touched or
     removed file is nothing new to load)."""
-    return sorted(name for name, (_, _, sha) in state.items() if sha and sha not in seen)
+    return sorted(name for name, (*_, sha) in state.items() if sha and sha not in seen)
 
 
 def _read_cursor(text: str | None) -> dict:
@@ -59,14 +61,14 @@ def landing_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseReso
     cursor = _read_cursor(context.cursor)
     state = landing_state(landing, cursor["files"])
     arrived = new_content(state, set(cursor["seen"]))
-    seen = sorted(set(cursor["seen"]) | {sha for _, _, sha in state.values() if sha})
+    seen = sorted(set(cursor["seen"]) | {sha for *_, sha in state.values() if sha})
     context.update_cursor(json.dumps({"files": state, "seen": seen}, sort_keys=True))
     if not arrived:
-        arriving = sorted(name for name, (_, _, sha) in state.items() if sha is None)
+        arriving = sorted(name for name, (*_, sha) in state.items() if sha is None)
         return dg.SkipReason(f"waiting for {', '.join(arriving)} to finish arriving" if arriving
                              else "no new content in the landing folder")
     context.log.info(f"new content in {', '.join(arrived)}")
-    run_key = hashlib.sha256("\n".join(sorted(sha for _, _, sha in state.values() if sha)).encode()).hexdigest()
+    run_key = hashlib.sha256("\n".join(sorted(sha for *_, sha in state.values() if sha)).encode()).hexdigest()
     return dg.RunRequest(run_key=run_key)
 
 
