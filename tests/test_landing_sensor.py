@@ -1,9 +1,11 @@
 """The landing sensor in the faults a shared landing folder brings (its everyday behaviour is in
 test_definitions.py)."""
 
+import errno
 import json
 import logging
 import os
+import stat
 import time
 from pathlib import Path
 
@@ -98,4 +100,33 @@ def test_a_cursor_an_earlier_version_wrote_starts_no_night_for_files_it_had_seen
     daemon = Daemon(landing, json.dumps(cursor))
     assert daemon.nights(1) == 0
     assert daemon.nights(1) == 1  # the one it had not read yet
+    assert daemon.nights(3) == 0
+
+
+def test_a_file_the_daemon_cannot_read_holds_up_no_other_and_is_named(landing, monkeypatch):
+    readable, unreadable = landing / "participants" / "intake_2022.csv", landing / "participants" / "intake_2023.csv"
+    readable.write_text(HEADER + "5560000019;Exportboost;2022\n")
+    unreadable.write_text(HEADER + "5560000027;Exportboost;2023\n")
+    unreadable.chmod(0)
+    if os.geteuid() == 0:
+        # Root reads a file whatever its mode: refuse as the kernel refuses the daemon's own account.
+        def sha256_as_the_daemon(path: Path) -> str:
+            if not path.stat().st_mode & stat.S_IRUSR:
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+            return original(path)
+
+        original = sensors.sha256_of
+        monkeypatch.setattr(sensors, "sha256_of", sha256_as_the_daemon)
+    daemon = Daemon(landing)
+
+    assert daemon.nights(1) == 0  # both may still be arriving
+    assert daemon.nights(1) == 1  # the readable one starts a night
+    assert any("cannot read participants/intake_2023.csv (Permission denied)" in line for line in daemon.log)
+    skipped = daemon.tick()
+    assert isinstance(skipped, dg.SkipReason)
+    assert "cannot read participants/intake_2023.csv" in skipped.skip_message
+    assert "give the account that runs the Dagster daemon read access" in skipped.skip_message
+
+    unreadable.chmod(0o644)  # as the operator is told to: the file was never taken for seen
+    assert daemon.nights(2) == 1
     assert daemon.nights(3) == 0

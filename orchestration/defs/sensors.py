@@ -13,16 +13,18 @@ from orchestration.defs.resources import WarehouseResource
 from orchestration.defs.schedules import nightly_job
 
 
-def landing_state(landing_dir: Path, previous: dict[str, list]) -> dict[str, list]:
-    """Each delivered file as [size, mtime_ns, ctime_ns, sha256], from ``previous`` (the last tick's).
+def landing_state(landing_dir: Path, previous: dict[str, list]) -> tuple[dict[str, list], dict[str, OSError]]:
+    """Each delivered file as [size, mtime_ns, ctime_ns, sha256], from ``previous`` (the last tick's), and
+    the files that could not be read, with the error.
 
     A file whose size, modification or change time moved since the last tick may still be arriving
     (a large file copied to the share): it gets no digest until it has stood still for a tick. Only then
     is it read, once. The change time counts because no one can set it back: a correction written in
-    place under the old size and modification time (rsync -t, touch -r) still moves it. A file merely
-    touched is read again too, and keeps the digest it had.
+    place under the old size and modification time (rsync -t, touch -r) still moves it. A file that
+    cannot be read gets no digest, so the next tick reads it again; one merely touched is read again
+    too, and keeps the digest it had.
     """
-    state = {}
+    state, unreadable = {}, {}
     for source in SOURCES.values():
         for path in delivered_files(landing_dir, source):
             stat = path.stat()
@@ -31,8 +33,16 @@ def landing_state(landing_dir: Path, previous: dict[str, list]) -> dict[str, lis
             # An entry an earlier version wrote ([size, mtime, sha256]) never matches: such a file is read
             # once more, which also finds a correction in place that version missed.
             *then, sha = previous.get(name, [None])
-            state[name] = [*now, (sha or sha256_of(path)) if then == now else None]
-    return state
+            if then != now:
+                state[name] = [*now, None]
+                continue
+            if sha is None:
+                try:
+                    sha = sha256_of(path)
+                except OSError as error:
+                    unreadable[name] = error
+            state[name] = [*now, sha]
+    return state, unreadable
 
 
 def new_content(state: dict[str, list], seen: set[str]) -> list[str]:
@@ -51,6 +61,12 @@ def _read_cursor(text: str | None) -> dict:
     return cursor if isinstance(cursor, dict) and "files" in cursor else {"files": {}, "seen": []}
 
 
+def _cannot_read(unreadable: dict[str, OSError]) -> str:
+    return "; ".join(f"cannot read {name} ({error.strerror or error}): give the account that runs the "
+                     "Dagster daemon read access to it (it is read again each tick until then)"
+                     for name, error in sorted(unreadable.items()))
+
+
 @dg.sensor(job=nightly_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
 def landing_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
     landing = warehouse.landing_path
@@ -59,14 +75,17 @@ def landing_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseReso
         return dg.SkipReason(f"the landing folder {landing} does not exist: if it is on a share, the share "
                              "is not mounted; mount it (or set FOLLOWUP_LANDING_DIR to where the files land)")
     cursor = _read_cursor(context.cursor)
-    state = landing_state(landing, cursor["files"])
+    state, unreadable = landing_state(landing, cursor["files"])
     arrived = new_content(state, set(cursor["seen"]))
     seen = sorted(set(cursor["seen"]) | {sha for *_, sha in state.values() if sha})
     context.update_cursor(json.dumps({"files": state, "seen": seen}, sort_keys=True))
+    if unreadable:
+        context.log.warning(_cannot_read(unreadable))
     if not arrived:
-        arriving = sorted(name for name, (*_, sha) in state.items() if sha is None)
-        return dg.SkipReason(f"waiting for {', '.join(arriving)} to finish arriving" if arriving
-                             else "no new content in the landing folder")
+        arriving = sorted(name for name, (*_, sha) in state.items() if sha is None and name not in unreadable)
+        reasons = [f"waiting for {', '.join(arriving)} to finish arriving"] if arriving else []
+        reasons += [_cannot_read(unreadable)] if unreadable else []
+        return dg.SkipReason("; ".join(reasons) or "no new content in the landing folder")
     context.log.info(f"new content in {', '.join(arrived)}")
     run_key = hashlib.sha256("\n".join(sorted(sha for *_, sha in state.values() if sha)).encode()).hexdigest()
     return dg.RunRequest(run_key=run_key)
