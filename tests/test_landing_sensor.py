@@ -130,3 +130,18 @@ def test_a_file_the_daemon_cannot_read_holds_up_no_other_and_is_named(landing, m
     unreadable.chmod(0o644)  # as the operator is told to: the file was never taken for seen
     assert daemon.nights(2) == 1
     assert daemon.nights(3) == 0
+
+
+def test_an_earlier_version_sent_again_under_its_name_starts_a_night(landing):
+    intake = landing / "participants" / "intake_2022.csv"
+    daemon = Daemon(landing)
+    first, correction = HEADER + "5560000019;Exportboost;2022\n", HEADER + "5560000027;Exportboost;2022\n"
+    for content in (first, correction + "5560000035;Exportboost;2022\n", first):
+        intake.write_text(content)
+        assert daemon.nights(3) == 1
+    # The third night's run key is not the first's, or the daemon would take it for that night and start nothing.
+    assert len(set(daemon.run_keys)) == 3
+
+    # The earlier version under a name never seen is a copy, not news (as a renamed file is).
+    (landing / "participants" / "intake_2022_copy.csv").write_text(first)
+    assert daemon.nights(3) == 0

@@ -45,20 +45,30 @@ def landing_state(landing_dir: Path, previous: dict[str, list]) -> tuple[dict[st
     return state, unreadable
 
 
-def new_content(state: dict[str, list], seen: set[str]) -> list[str]:
-    """The files that stood still and hold content no earlier tick saw (a renamed, touched or
-    removed file is nothing new to load)."""
-    return sorted(name for name, (*_, sha) in state.items() if sha and sha not in seen)
+def new_content(state: dict[str, list], seen: set[str], latest: dict[str, str]) -> list[str]:
+    """The files that stood still and hold other content than was last seen under their name.
+
+    A file touched holds what it held, and a removed one is nothing to load. Under a name never seen,
+    only content never seen under any name is new: a renamed file, or a copy, is nothing new either.
+    Under a known name, any other content is new, an earlier version sent again included: the night
+    loads it over the version it replaces.
+    """
+    return sorted(name for name, (*_, sha) in state.items()
+                  if sha and (sha != latest[name] if name in latest else sha not in seen))
 
 
 def _read_cursor(text: str | None) -> dict:
-    """The last tick's files and every digest seen; an empty start for none, or for the plain
-    fingerprint an earlier version kept (its first night then finds the files processed)."""
+    """The last tick's files, every digest seen and the one last seen under each name; an empty start
+    for none, or for the plain fingerprint an earlier version kept (its first night then finds the
+    files processed). A cursor from before names were kept gets them from its files."""
     try:
         cursor = json.loads(text) if text else None
     except ValueError:
         cursor = None
-    return cursor if isinstance(cursor, dict) and "files" in cursor else {"files": {}, "seen": []}
+    if not (isinstance(cursor, dict) and "files" in cursor):
+        return {"files": {}, "seen": [], "latest": {}}
+    cursor.setdefault("latest", {name: entry[-1] for name, entry in cursor["files"].items() if entry[-1]})
+    return cursor
 
 
 def _cannot_read(unreadable: dict[str, OSError]) -> str:
@@ -74,11 +84,13 @@ def landing_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseReso
         # The cursor is left as it is: when the share is back, the files it had seen are not news.
         return dg.SkipReason(f"the landing folder {landing} does not exist: if it is on a share, the share "
                              "is not mounted; mount it (or set FOLLOWUP_LANDING_DIR to where the files land)")
-    cursor = _read_cursor(context.cursor)
+    previous = context.cursor
+    cursor = _read_cursor(previous)
     state, unreadable = landing_state(landing, cursor["files"])
-    arrived = new_content(state, set(cursor["seen"]))
-    seen = sorted(set(cursor["seen"]) | {sha for *_, sha in state.values() if sha})
-    context.update_cursor(json.dumps({"files": state, "seen": seen}, sort_keys=True))
+    arrived = new_content(state, set(cursor["seen"]), cursor["latest"])
+    digests = {name: sha for name, (*_, sha) in state.items() if sha}
+    context.update_cursor(json.dumps({"files": state, "seen": sorted(set(cursor["seen"]) | set(digests.values())),
+                                      "latest": cursor["latest"] | digests}, sort_keys=True))
     if unreadable:
         context.log.warning(_cannot_read(unreadable))
     if not arrived:
@@ -87,7 +99,10 @@ def landing_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseReso
         reasons += [_cannot_read(unreadable)] if unreadable else []
         return dg.SkipReason("; ".join(reasons) or "no new content in the landing folder")
     context.log.info(f"new content in {', '.join(arrived)}")
-    run_key = hashlib.sha256("\n".join(sorted(sha for *_, sha in state.values() if sha)).encode()).hexdigest()
+    # Keyed on the cursor it was found from as well as the content: an earlier version sent again gets a
+    # night of its own (content alone would give it the key of the night that first loaded it, and the
+    # daemon would start nothing), and a tick the daemon evaluates again starts no second night.
+    run_key = hashlib.sha256(json.dumps([previous, digests], sort_keys=True).encode()).hexdigest()
     return dg.RunRequest(run_key=run_key)
 
 
