@@ -10,7 +10,6 @@ Exit codes:
 
 import argparse
 import contextlib
-import fcntl
 import logging
 import os
 import re
@@ -18,14 +17,10 @@ import sys
 import warnings
 from pathlib import Path
 
+from orchestration.night_guard import CLI_NIGHT_TAG, NightAlreadyRunning, night_locks, release_runs_of_dead_nights
 from warehouse.publish import identifiers_file, published_file
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REJECTIONS, EXIT_QUERY = 0, 1, 2, 3, 4
-# Marks the runs `followup run` executes in its own process, so a later night can tell them apart.
-CLI_NIGHT_TAG = "followup/cli_night"
-# Under DAGSTER_HOME and in the warehouse's work folder: locked by the `followup run` whose
-# night is running there.
-NIGHT_LOCK_FILE = "followup-run.lock"
 DEFAULT_LANDING = Path("data/sample/landing")
 DEFAULT_WAREHOUSE = Path("warehouse")
 # The step after which a failed night has published (orchestration/defs/publish_assets.py).
@@ -385,11 +380,10 @@ def execute_nightly(rebuild: bool = False):
     log_dir = Path(os.environ[WAREHOUSE_ENV]) / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     _owner_only(log_dir)
-    # Two locks: the Dagster home's makes releasing its dead nights safe; the warehouse's keeps
-    # out a night on another Dagster home.
+    # Taken before the run is created (orchestration/night_guard.py), so that this night's run is
+    # never unfinished without them.
     work_dir = Path(os.environ[WAREHOUSE_ENV]) / "work"
-    with dg.DagsterInstance.get() as instance, _night_lock(Path(instance.root_directory), "Dagster home"), \
-            _night_lock(work_dir, "warehouse"):
+    with dg.DagsterInstance.get() as instance, night_locks(Path(instance.root_directory), work_dir):
         # A killed night's dbt build outlives it (the locks do not), and would write the working
         # database and dbt's target folder beside this night: it ends before anything else runs.
         orphan = end_orphaned_dbt_build(work_dir)
@@ -434,54 +428,14 @@ def _execution_plan_warnings_to(log):
         logger.propagate = True
 
 
-class NightAlreadyRunning(RuntimeError):
-    pass
-
-
-@contextlib.contextmanager
-def _night_lock(folder: Path, kind: str):
-    """Held while a night runs; the kernel lets go of it when the process dies, however it dies."""
-    folder.mkdir(parents=True, exist_ok=True)
-    # Opened for appending, so taking the lock leaves the file (and its mtime) as it was.
-    with (folder / NIGHT_LOCK_FILE).open("a") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise NightAlreadyRunning(
-                f"another `followup run` is running on this {kind} ({folder}). Nothing was run, and the "
-                "published warehouse is as that night leaves it. Wait for it to finish, or stop it, and run "
-                "again.") from None
-        yield
-
-
-def release_runs_of_dead_nights(instance) -> None:
-    """Fail the in-process nights that died unfinished (killed, out of memory, power cut), and
-    free the pool slots that runs which have ended still hold.
-
-    A run whose process died keeps its claim on the "duckdb" pool slot, and the next night would
-    wait for that slot forever. The caller holds the night lock, so no earlier `followup run` is
-    still alive. A run launched from the UI whose worker died is marked failed by the code server,
-    but its slot stays claimed until the daemon frees it, and the daemon may not be running.
-    """
-    import dagster as dg
-
-    unfinished = instance.get_runs(filters=dg.RunsFilter(
-        statuses=[dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED], tags={CLI_NIGHT_TAG: "yes"}))
-    for run in unfinished:
-        instance.report_run_failed(run, "The process running this night ended before the night did; "
-                                        "a later `followup run` marked it failed.")
-    ended = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
-    storage = instance.event_log_storage
-    holders = storage.get_concurrency_run_ids()
-    if holders:
-        for run in instance.get_runs(filters=dg.RunsFilter(run_ids=list(holders), statuses=ended)):
-            storage.free_concurrency_slots_for_run(run.run_id)
-
-
 def failure_paragraph(result) -> str:
     failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     if not failures:
-        return f"The nightly run {result.run_id} failed before any step ran; see `make dev` for its log."
+        # Its resources did not start: another night holds the night locks, say.
+        starts = [e.event_specific_data.error for e in result.all_events
+                  if e.event_type_value == "RESOURCE_INIT_FAILURE" and e.event_specific_data.error]
+        why = f": {_innermost_message(starts[0])}" if starts else "; see `make dev` for its log."
+        return f"The nightly run {result.run_id} failed before any step ran{why}"
     event = failures[0]
     error = event.step_failure_data.error
     cause = error.cause.message.strip() if error and error.cause else ""
@@ -505,6 +459,15 @@ def failure_paragraph(result) -> str:
         f"The nightly run failed at step '{event.step_key}': {message} {outcome} {advice} and run again; the full "
         f"log is run {result.run_id} in the Dagster UI (`make dev DAGSTER_HOME={os.environ.get('DAGSTER_HOME', '')}`)."
     )
+
+
+def _innermost_message(error) -> str:
+    """The message of the error at the root of ``error`` (Dagster wraps what a resource raised);
+    ours say what to do in words, without their class's name."""
+    while error.cause is not None:
+        error = error.cause
+    message = error.message.strip()
+    return message.split(": ", 1)[-1] if error.cls_name in ("NightAlreadyRunning", "DbtBuildStillRunning") else message
 
 
 if __name__ == "__main__":

@@ -7,8 +7,8 @@ night locks (flock) are released at once. A later night would run beside it, and
 then overwrite that night's tables and ``run_results.json`` with the killed night's partial build.
 
 So the dbt asset records its dbt child in ``<warehouse>/work/`` while it runs, with the process
-that started it, and `followup run`, once it holds the night locks and before anything else, ends
-a recorded dbt whose night has died. Linux only: a process is told apart from a later one given
+that started it, and every night, once it holds the night locks (orchestration/night_guard.py) and
+before anything else, ends a recorded dbt whose night has died. Linux only: a process is told apart from a later one given
 the same pid by its start time, field 22 of ``/proc/<pid>/stat``.
 """
 
@@ -98,9 +98,9 @@ def end_orphaned_dbt_build(work_dir: Path) -> int | None:
     """End the recorded dbt build if it still runs and the night that started it has died;
     return its pid, or None when there was none to end.
 
-    The caller holds the night locks, so no `followup run` is running on this warehouse. A
-    recorded dbt whose night still lives is a run launched from the UI, which takes no night
-    lock: it is left to its night (the "duckdb" pool keeps the two nights' writers apart).
+    The caller holds the night locks, so no other night is running on this warehouse. A recorded
+    dbt whose night's process still lives is left to it all the same: that process is no night
+    now, and it waits for its dbt to end (dagster-dbt interrupts dbt and waits when a step stops).
     """
     path = record_path(work_dir)
     if not path.exists():

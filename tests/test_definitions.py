@@ -55,9 +55,10 @@ def test_landing_sensor_starts_a_night_once_a_file_with_new_content_has_stood_st
 
     def tick() -> list:
         nonlocal cursor
-        context = dg.build_sensor_context(cursor=cursor, resources={"warehouse": warehouse})
-        result = landing_sensor(context)
-        cursor = context.cursor
+        # Entered, as the daemon enters it: the warehouse resource is a context manager.
+        with dg.build_sensor_context(cursor=cursor, resources={"warehouse": warehouse}) as context:
+            result = landing_sensor(context)
+            cursor = context.cursor
         return [result] if isinstance(result, dg.RunRequest) else []
 
     assert tick() == []

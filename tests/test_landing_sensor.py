@@ -30,10 +30,11 @@ class Daemon(logging.Handler):
         self.log = []
 
     def tick(self) -> dg.RunRequest | dg.SkipReason:
-        context = dg.build_sensor_context(cursor=self.cursor, resources={"warehouse": self.warehouse})
-        context.log.addHandler(self)
-        result = sensors.landing_sensor(context)
-        self.cursor = context.cursor
+        # Entered, as the daemon enters it: the warehouse resource is a context manager.
+        with dg.build_sensor_context(cursor=self.cursor, resources={"warehouse": self.warehouse}) as context:
+            context.log.addHandler(self)
+            result = sensors.landing_sensor(context)
+            self.cursor = context.cursor
         if isinstance(result, dg.RunRequest):
             self.run_keys.append(result.run_key)
         return result

@@ -521,15 +521,17 @@ def test_publishing_after_a_run_of_some_models_is_refused_and_the_published_file
     assert (warehouse / "followup.duckdb").read_bytes() == before
 
 
-@pytest.mark.parametrize("dead_run", ["killed_cli_night", "failed_ui_run"])
+@pytest.mark.parametrize("dead_run", ["killed_cli_night", "failed_ui_run", "killed_job_execute"])
 def test_a_night_killed_midway_holds_no_pool_slot_the_next_night_waits_for(dead_run, nightly_run, tmp_path, monkeypatch):
     """A killed in-process run leaves its run STARTED and its "duckdb" slot claimed; a UI run whose
-    worker was killed is marked failed by the code server, its slot still claimed. The next night
+    worker was killed is marked failed by the code server, its slot still claimed; a killed
+    `dagster job execute` leaves its run STARTED, tagged as no `followup run` night. The next night
     must not wait for that slot forever."""
     import dagster as dg
 
-    from orchestration.cli import CLI_NIGHT_TAG, prepare_environment
+    from orchestration.cli import prepare_environment
     from orchestration.defs.ingest_assets import DUCKDB_POOL
+    from orchestration.night_guard import CLI_NIGHT_TAG
 
     landing, warehouse = _copy_of_night(nightly_run, tmp_path)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
@@ -540,7 +542,8 @@ def test_a_night_killed_midway_holds_no_pool_slot_the_next_night_waits_for(dead_
                                                tags={CLI_NIGHT_TAG: "yes"}, status=dg.DagsterRunStatus.STARTED)
         else:
             dead = instance.create_run_for_job(dg.GraphDefinition("ui_run").to_job(), status=dg.DagsterRunStatus.STARTED)
-            instance.report_run_failed(dead, "Run execution process for the run was terminated by signal 9 (SIGKILL).")
+            if dead_run == "failed_ui_run":
+                instance.report_run_failed(dead, "Run execution process for the run was terminated by signal 9.")
         instance.event_log_storage.set_concurrency_slots(DUCKDB_POOL, 1)
         claim = instance.event_log_storage.claim_concurrency_slot(DUCKDB_POOL, dead.run_id, "followup_dbt_models")
         assert claim.is_claimed
@@ -562,15 +565,15 @@ def test_a_second_night_on_the_same_dagster_home_or_warehouse_stops_with_an_erro
     only the warehouse is shared)."""
     import fcntl
 
-    from orchestration.cli import NIGHT_LOCK_FILE
+    from orchestration.night_guard import LOCK_FILE
 
     home, warehouse = tmp_path / "dagster_home", tmp_path / "warehouse"
     home.mkdir()
     (warehouse / "work").mkdir(parents=True)
     monkeypatch.setenv("DAGSTER_HOME", str(home))
-    with ((home if shared == "Dagster home" else warehouse / "work") / NIGHT_LOCK_FILE).open("w") as held:
+    with ((home if shared == "Dagster home" else warehouse / "work") / LOCK_FILE).open("w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
         assert run_cli("run", "--landing", str(landing_copy), "--warehouse", str(warehouse)) == 1
     refused = capsys.readouterr().err
-    assert f"another `followup run` is running on this {shared}" in refused and "Nothing was run" in refused
+    assert f"another night is running on this {shared}" in refused and "Nothing was run" in refused
     assert not (warehouse / "followup.duckdb").exists()

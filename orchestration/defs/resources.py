@@ -5,8 +5,10 @@ alike; the working database dbt builds into is ``<warehouse>/work/followup.duckd
 """
 
 
+import contextlib
 import os
 import secrets
+from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 
@@ -16,7 +18,9 @@ from dagster_dbt import DbtCliResource
 from dagster_dbt.compat import DBT_PYTHON_VERSION
 
 from expectations.suites import DEFAULT_COUNTIES, parse_counties
+from orchestration.dbt_process import end_orphaned_dbt_build
 from orchestration.defs.project import DBT_EXECUTABLE, dbt_project
+from orchestration.night_guard import night_locks, release_runs_of_dead_nights
 from warehouse.publish import PUBLISHED_NAME, identifiers_file, published_file
 
 WAREHOUSE_ENV = "FOLLOWUP_WAREHOUSE_DIR"
@@ -54,6 +58,29 @@ class WarehouseResource(dg.ConfigurableResource):
     @property
     def covered_counties(self) -> tuple[str, ...]:
         return covered_counties(self.counties)
+
+    @contextlib.contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator["WarehouseResource"]:
+        """In a run, hold the night locks from before its first step to after its last.
+
+        Every step of every run needs this resource, so whoever started the run (the schedule,
+        the sensor, the UI, `dagster job execute`) runs no night beside another. With the locks
+        held, what an earlier night left behind is cleared first (orchestration/night_guard.py).
+        A sensor's or schedule's evaluation has no run and takes no lock.
+        """
+        if context.dagster_run is None:
+            yield self
+            return
+        root = context.instance.root_directory if context.instance else None
+        work_dir = self.work_db_path.parent
+        with night_locks(Path(root) if root else None, work_dir):
+            orphan = end_orphaned_dbt_build(work_dir)
+            if orphan is not None:
+                context.log.warning(f"Ended the dbt build a killed earlier night left running (pid {orphan}).")
+            dead = release_runs_of_dead_nights(context.instance, own_run_id=context.run_id)
+            if dead:
+                context.log.warning(f"Marked failed the runs whose process died unfinished: {', '.join(dead)}.")
+            yield self
 
     @property
     def landing_path(self) -> Path:

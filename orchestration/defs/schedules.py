@@ -22,4 +22,6 @@ nightly_schedule = dg.ScheduleDefinition(
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(jobs=[nightly_job], schedules=[nightly_schedule])
+    # Every run in one process, a UI launch of some assets too: the night locks its warehouse
+    # resource takes (orchestration/night_guard.py) are then held from its first step to its last.
+    return dg.Definitions(jobs=[nightly_job], schedules=[nightly_schedule], executor=dg.in_process_executor)

@@ -11,6 +11,7 @@ from ingest.contracts import SOURCES
 from ingest.landing import delivered_files, sha256_of
 from orchestration.defs.resources import WarehouseResource
 from orchestration.defs.schedules import nightly_job
+from orchestration.night_guard import NightAlreadyRunning, night_locks, release_runs_of_dead_nights
 
 
 def landing_state(landing_dir: Path, previous: dict[str, list]) -> tuple[dict[str, list], dict[str, OSError]]:
@@ -108,4 +109,23 @@ def landing_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseReso
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(sensors=[landing_sensor])
+    return dg.Definitions(sensors=[landing_sensor, dead_nights_sensor])
+
+
+@dg.sensor(minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
+def dead_nights_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+    """Mark failed the runs of `followup run` nights whose process died (killed, out of memory).
+
+    Such a run stays STARTED, and the daemon, which launches one run at a time, would hold every
+    scheduled or sensed night behind it until the run monitor's 6-hour limit. Only while no night
+    holds the night locks, and only `followup run`'s runs: it took the locks before it created its
+    run, so one unfinished with the locks free has died (orchestration/night_guard.py).
+    """
+    try:
+        with night_locks(Path(context.instance.root_directory), warehouse.work_db_path.parent, wait=0):
+            dead = release_runs_of_dead_nights(context.instance, only_cli_nights=True)
+    except NightAlreadyRunning:
+        return dg.SkipReason("a night is running")
+    if dead:
+        context.log.warning(f"marked failed the runs whose `followup run` process died: {', '.join(dead)}")
+    return dg.SkipReason(f"marked failed {len(dead)} runs whose process died" if dead else "no dead night")
