@@ -445,10 +445,13 @@ def failure_paragraph(result) -> str:
                        if not check.passed and check.severity.value == "ERROR" and check.description)
     message = re.sub(r"\x1b\[[0-9;]*m", "", message)
     published = any(e.event_type_value == "STEP_SUCCESS" and e.step_key == PUBLISH_STEP for e in result.all_events)
-    outcome = (
-        "The warehouse was published before the failure; what this step writes was not, and the next night "
-        "writes it (even with nothing new delivered)." if published else "The published warehouse was left unchanged."
-    )
+    if published:
+        outcome = ("The warehouse was published before the failure; what this step writes was not, and the next "
+                   "night writes it (even with nothing new delivered).")
+    elif "OnlyIdentifiersPublished" in _error_classes(error):
+        outcome = "The analyst file was left unchanged; the next night publishes both files again."
+    else:
+        outcome = "The published warehouse was left unchanged."
     if error is not None and error.cls_name == "DagsterExecutionInterruptedError":
         # Ctrl-C, or a scheduler ending the job: nothing is wrong with any file or model.
         return (f"The nightly run was stopped during step '{event.step_key}' (Ctrl-C, or a scheduler ending the job). "
@@ -461,9 +464,19 @@ def failure_paragraph(result) -> str:
     )
 
 
+def _error_classes(error) -> list[str]:
+    """The class names of ``error`` and of the errors it was raised from: Dagster wraps what a
+    step or a resource raised."""
+    names = []
+    while error is not None:
+        names.append(error.cls_name)
+        error = error.cause
+    return names
+
+
 def _innermost_message(error) -> str:
-    """The message of the error at the root of ``error`` (Dagster wraps what a resource raised);
-    ours say what to do in words, without their class's name."""
+    """The message of the error at the root of ``error``; ours say what to do in words, without
+    their class's name."""
     while error.cause is not None:
         error = error.cause
     message = error.message.strip()

@@ -328,6 +328,39 @@ def test_a_night_that_fails_while_publishing_leaves_the_old_file_and_the_next_ni
     assert _marts(published({"warehouse": warehouse})) == after_failure
 
 
+def test_a_night_whose_analyst_file_cannot_be_replaced_says_the_identifiers_file_alone_is_new(
+        nightly_run, tmp_path, capsys, monkeypatch):
+    """The identifiers file is renamed first; the analyst file's rename failing after it (a disk
+    error, say) leaves a pair of two nights, which the message must not call unchanged."""
+    from warehouse.publish import published_file
+
+    landing, warehouse = _copy_of_night(nightly_run, tmp_path)
+    shutil.copyfile(landing / "participants" / "exportboost.csv", landing / "participants" / "exportboost_igen.csv")
+    analyst = published_file(warehouse)
+    before = analyst.read_bytes()
+    replace = os.replace
+
+    def replace_but_not_the_analyst_file(source, target):
+        if Path(target) == analyst:
+            raise OSError(5, "Input/output error")
+        replace(source, target)
+
+    monkeypatch.setattr(os, "replace", replace_but_not_the_analyst_file)
+    capsys.readouterr()
+    assert run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse)) == 1
+    message = capsys.readouterr().err
+    assert "the restricted identifiers file is this night's" in message
+    assert "The analyst file was left unchanged; the next night publishes both files again." in message
+    assert "The published warehouse was left unchanged" not in message
+    assert analyst.read_bytes() == before
+    monkeypatch.setattr(os, "replace", replace)
+    assert run_cli("extract", "tillvaxtverket", "--warehouse", str(warehouse)) == 2
+
+    assert run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse)) == 0
+    assert analyst.read_bytes() != before
+    assert run_cli("extract", "tillvaxtverket", "--warehouse", str(warehouse)) == 0
+
+
 def test_a_night_whose_pseudonym_key_was_lost_stops_and_names_the_key(nightly_run, tmp_path, capsys):
     landing, warehouse = _copy_of_night(nightly_run, tmp_path)
     key_file = warehouse / "restricted" / "pseudonym.key"

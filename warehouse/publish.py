@@ -54,6 +54,10 @@ class Publication:
     run_id: str | None = None
 
 
+class OnlyIdentifiersPublished(OSError):
+    """The identifiers file was published and the analyst file, renamed after it, was not."""
+
+
 class PublicationsDiffer(Exception):
     """The analyst file and the identifiers file are not of one publication."""
 
@@ -76,7 +80,13 @@ def publish_warehouse(work_db: Path, warehouse_dir: Path, run_id: str | None = N
             _staged(work_db, analyst, ANALYST_SCHEMAS, 0o644, duckdb_config,
                     (ANALYST_STAMP_SCHEMA, publication)) as analyst_copy:
         _swap_in(identifiers_copy, identifiers)
-        _swap_in(analyst_copy, analyst)
+        try:
+            _swap_in(analyst_copy, analyst)
+        except OSError as error:
+            raise OnlyIdentifiersPublished(
+                f"{analyst} could not be replaced ({error.strerror or error}): the restricted identifiers file is "
+                "this night's, the analyst file the last night's, and extracts refuse the pair until a night "
+                "publishes both.") from error
     return publication
 
 
