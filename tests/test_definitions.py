@@ -143,3 +143,14 @@ def test_the_daemon_frees_the_pool_slot_of_a_run_whose_worker_died(tmp_path):
         assert dead.run_id in storage.get_concurrency_run_ids()  # a run that just ended may still release its own
         daemon_tick(grace + 1)
         assert dead.run_id not in storage.get_concurrency_run_ids()
+
+
+def test_every_asset_in_the_graph_is_described_and_in_a_named_group():
+    """An asset in the UI's "default" group without a description (a dbt source no asset writes
+    by itself) tells the operator nothing."""
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    unexplained = [key.to_user_string() for key in graph.get_all_asset_keys()
+                   if not graph.get(key).description or graph.get(key).group_name == "default"]
+    assert unexplained == []

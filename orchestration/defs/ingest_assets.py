@@ -63,6 +63,18 @@ def build_source_asset(source: Source) -> dg.AssetsDefinition:
     return _asset
 
 
+# Read by dbt (its audit source) and written by every ingest asset as it loads, so no asset of
+# their own: declared here, so that the graph shows where they come from.
+AUDIT_TABLES = [
+    dg.AssetSpec(["audit", "loads"], group_name="ingest", deps=[f"raw_{name}" for name in SOURCES],
+                 description="audit.loads: one row per delivered file, with its sha256, outcome and row counts; "
+                 "written by the ingest assets as they load."),
+    dg.AssetSpec(["audit", "superseded_rows"], group_name="ingest", deps=[f"raw_{name}" for name in SOURCES],
+                 description="audit.superseded_rows: each raw row a later delivery replaced or withdrew; written by "
+                 "the ingest assets as they load."),
+]
+
+
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(assets=[build_source_asset(s) for s in SOURCES.values()])
+    return dg.Definitions(assets=[*(build_source_asset(s) for s in SOURCES.values()), *AUDIT_TABLES])

@@ -9,7 +9,7 @@ from warehouse.outputs import report_dir
 
 
 @dg.asset(
-    group_name="extracts",
+    group_name="report",
     deps=[published_warehouse],
     kinds={"html", "png"},
     description="warehouse/report/<run date>/: the cohort report, one self-contained HTML page that opens "
