@@ -19,6 +19,19 @@ def small_region(tmp_path_factory) -> Path:
     return landing
 
 
+def ended_process():
+    """A process that ran and has ended (its pid free, or given to another process since)."""
+    import subprocess
+
+    from orchestration.dbt_process import ProcessId
+
+    process = subprocess.Popen(["sleep", "60"])
+    ended = ProcessId.of(process.pid)
+    process.kill()
+    process.wait()
+    return ended
+
+
 def run_cli(*args: str) -> int:
     from orchestration.cli import main
 

@@ -13,6 +13,7 @@ from orchestration.dbt_process import ProcessId, record_path, write_record
 from orchestration.defs.ingest_assets import DUCKDB_POOL
 from orchestration.defs.resources import LANDING_ENV, WAREHOUSE_ENV, WarehouseResource
 from orchestration.night_guard import CLI_NIGHT_TAG, LOCK_FILE, NightAlreadyRunning, night_locks
+from tests.conftest import ended_process
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -48,14 +49,6 @@ def environment(tmp_path, monkeypatch):
     monkeypatch.setenv(WAREHOUSE_ENV, str(warehouse))
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     return {"landing": landing, "warehouse": warehouse, "home": home}
-
-
-def _dead_process() -> ProcessId:
-    process = subprocess.Popen(["sleep", "60"])
-    dead = ProcessId.of(process.pid)
-    process.kill()
-    process.wait()
-    return dead
 
 
 def test_a_process_takes_the_locks_again_while_it_holds_them_and_another_process_waits_then_is_refused(tmp_path):
@@ -100,7 +93,7 @@ def test_a_run_the_ui_starts_ends_the_dbt_build_a_killed_night_left_and_fails_it
     work.mkdir(parents=True)
     orphan = subprocess.Popen(["sleep", "60"])
     try:
-        write_record(work, ProcessId.of(orphan.pid), _dead_process())
+        write_record(work, ProcessId.of(orphan.pid), ended_process())
         with dg.DagsterInstance.get() as instance:
             dead = instance.create_run_for_job(dg.GraphDefinition("killed_night").to_job(),
                                                status=dg.DagsterRunStatus.STARTED)

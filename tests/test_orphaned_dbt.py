@@ -19,7 +19,7 @@ from orchestration.dbt_process import (
     write_record,
 )
 from orchestration.defs.resources import LANDING_ENV, WAREHOUSE_ENV
-from tests.conftest import run_cli
+from tests.conftest import ended_process, run_cli
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -52,14 +52,6 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-def _ended_process() -> ProcessId:
-    process = subprocess.Popen(["sleep", "60"])
-    ended = ProcessId.of(process.pid)
-    process.kill()
-    process.wait()
-    return ended
-
-
 def test_a_dbt_build_whose_night_was_killed_is_ended_even_when_paused(tmp_path):
     """A real night process starts a stand-in dbt and records it as the dbt asset does, and is killed."""
     night = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
@@ -90,7 +82,7 @@ def test_a_record_whose_pid_now_belongs_to_another_process_ends_nothing(tmp_path
     other = subprocess.Popen(["sleep", "60"])
     try:
         now = ProcessId.of(other.pid)
-        write_record(tmp_path, ProcessId(other.pid, now.start_time - 1), _ended_process())
+        write_record(tmp_path, ProcessId(other.pid, now.start_time - 1), ended_process())
         assert end_orphaned_dbt_build(tmp_path) is None
         assert other.poll() is None and _lives(other.pid)
         assert not record_path(tmp_path).exists()
