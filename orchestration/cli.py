@@ -276,7 +276,9 @@ def print_table(relation) -> None:
         print("  ".join(relation.columns) + "\n(no rows)")
         return
     frame = pd.DataFrame(shown, columns=relation.columns, dtype=object)
-    with pd.option_context("display.max_rows", None, "display.max_columns", 50, "display.width", 250):
+    # repr: a double in full (0.3333333333333333, 1e-10), not pandas' six decimals (0.333333, 0.0).
+    with pd.option_context("display.max_rows", None, "display.max_columns", 50, "display.width", 250,
+                           "display.float_format", repr):
         print(frame.to_string(index=False))
     if len(rows) > MAX_ROWS_SHOWN:
         print(f"(only the first {MAX_ROWS_SHOWN} rows are shown; narrow the query, e.g. with WHERE or LIMIT)")

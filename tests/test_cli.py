@@ -74,6 +74,19 @@ def test_sql_prints_values_as_duckdb_holds_them(nightly_run, capsys):
     assert "only the first 500 rows are shown" in out and len(out.splitlines()) == 1 + 500 + 1
 
 
+def test_sql_prints_doubles_unrounded(capsys):
+    """pandas shows a float to 6 decimals: 1/3 came out 0.333333 and 1e-10 as 0.0."""
+    import duckdb
+
+    from orchestration.cli import print_table
+
+    with duckdb.connect() as con:
+        print_table(con.sql("select 1 / 3 as third, 1e-10::double as tiny, 0.1::double + 0.2::double as inexact, "
+                            "1.23456789::double as ratio, 'inf'::double as infinite"))
+    assert capsys.readouterr().out.splitlines()[1].split() == [
+        "0.3333333333333333", "1e-10", "0.30000000000000004", "1.23456789", "inf"]
+
+
 def test_a_sample_is_not_written_over_deliveries(tmp_path, capsys):
     landing = tmp_path / "landing"
     (landing / "participants").mkdir(parents=True)
