@@ -2,9 +2,11 @@
 
 Exit codes:
   0  success
-  1  the run failed (the message says whether anything was published)
-  2  bad invocation or missing input (landing folder, published warehouse, published files of two nights)
-  3  the run completed, but one or more delivered files were rejected whole
+  1  the run failed (the message says whether anything was published), or another night is running
+  2  bad invocation or missing input (landing folder, published warehouse, published files of two
+     nights, an output folder that cannot be written)
+  3  the run completed, but a delivered file was rejected whole (REJECTED), or could not be opened or
+     lies where no source reads it (NOT READ); a file still being copied (STILL ARRIVING) is no reason
   4  the SQL query failed
 """
 
@@ -81,7 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     tva = kinds.add_parser("tillvaxtverket", help="indicator report, supported enterprises, participant list")
     tva.add_argument("--program", default=None, help="only this program (default: all)")
     tva.add_argument("--year", type=int, default=None, help="only this year (default: all)")
-    tva.add_argument("--out", type=Path, default=None, help="folder (default: <warehouse>/extracts/<today>)")
+    tva.add_argument("--out", type=Path, default=None,
+                     help="folder (default: <warehouse>/extracts/<today>, a selection in a subfolder such as "
+                          "Exportboost_2019)")
     tva.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE, help="warehouse folder (default: %(default)s)")
     return parser
 

@@ -87,6 +87,15 @@ def test_sql_prints_doubles_unrounded(capsys):
         "0.3333333333333333", "1e-10", "0.30000000000000004", "1.23456789", "inf"]
 
 
+def test_help_names_every_reason_for_exit_3(capsys):
+    """`followup --help` said exit 3 was for files rejected whole; files not read give it too."""
+    with pytest.raises(SystemExit):
+        run_cli("--help")
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "3 the run completed, but a delivered file was rejected whole (REJECTED), or could not be opened or " \
+           "lies where no source reads it (NOT READ)" in help_text
+
+
 def test_a_sample_is_not_written_over_deliveries(tmp_path, capsys):
     landing = tmp_path / "landing"
     (landing / "participants").mkdir(parents=True)
