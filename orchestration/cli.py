@@ -135,9 +135,10 @@ def sample_command(args: argparse.Namespace) -> int:
     # for redeliveries: only an empty folder or an earlier sample region is written to.
     if args.out.is_dir() and any(args.out.iterdir()):
         if (args.out / "archive").exists() or not (args.out / MANIFEST_NAME).exists():
-            read = " and a warehouse has read it (archive/)" if (args.out / "archive").exists() else ""
-            print(f"error: {args.out} holds files that are no sample region's{read}; give an empty folder, or "
-                  "one an earlier `followup sample` wrote", file=sys.stderr)
+            what = ("a warehouse has read it (archive/), so a new sample would be taken for redeliveries"
+                    if (args.out / "archive").exists() else "it holds files that are no sample region's")
+            print(f"error: {args.out}: {what}; give an empty folder, or one an earlier `followup sample` wrote "
+                  "that no night has read", file=sys.stderr)
             return EXIT_USAGE
     firms = DEFAULT_FIRMS if args.firms is None else args.firms
     manifest = generate(args.out, firms, DEFAULT_SEED if args.seed is None else args.seed)

@@ -96,6 +96,17 @@ def test_help_names_every_reason_for_exit_3(capsys):
            "lies where no source reads it (NOT READ)" in help_text
 
 
+def test_a_sample_region_a_night_has_read_is_not_called_foreign(tmp_path, capsys):
+    """A sample region with archive/ was refused as holding "files that are no sample region's"."""
+    region = tmp_path / "region"
+    assert run_cli("sample", "--out", str(region), "--firms", "10") == EXIT_OK
+    (region / "archive").mkdir()
+    capsys.readouterr()
+    assert run_cli("sample", "--out", str(region), "--firms", "10") == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "a warehouse has read it (archive/)" in err and "no sample region's" not in err
+
+
 def test_a_sample_is_not_written_over_deliveries(tmp_path, capsys):
     landing = tmp_path / "landing"
     (landing / "participants").mkdir(parents=True)
