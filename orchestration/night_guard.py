@@ -96,13 +96,19 @@ def release_runs_of_dead_nights(instance, own_run_id: str | None = None, only_cl
     """Fail the unfinished runs of ``instance`` but ``own_run_id``, and free the pool slots that runs
     which have ended still hold; return the ids of the runs failed. The caller holds the night locks.
 
+    A run STARTING is left alone: the daemon has launched it and its worker is still starting (it
+    loads the definitions for seconds), so it has not reached the locks and need not have died.
+    Failed here, it would be failed as dead while its worker lives; left, the worker stops before
+    its first step saying another night is running. One whose worker never starts holds no pool
+    slot, and the daemon's run monitoring fails it after its start timeout (3 minutes).
+
     ``only_cli_nights``: fail only runs `followup run` started, for a caller that holds the locks
-    for a moment only: a run the daemon has just launched is unfinished before its worker takes
-    the locks, and failing it would lose that night.
+    for a moment only: a run the daemon has launched is STARTED for up to a few seconds while its
+    worker waits for the locks, and failing it would lose that night.
     """
     import dagster as dg
 
-    unfinished = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
+    unfinished = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
     tags = {CLI_NIGHT_TAG: "yes"} if only_cli_nights else {}
     dead = [run for run in instance.get_runs(filters=dg.RunsFilter(statuses=unfinished, tags=tags))
             if run.run_id != own_run_id]

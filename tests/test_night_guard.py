@@ -12,7 +12,13 @@ import pytest
 from orchestration.dbt_process import ProcessId, record_path, write_record
 from orchestration.defs.ingest_assets import DUCKDB_POOL
 from orchestration.defs.resources import LANDING_ENV, WAREHOUSE_ENV, WarehouseResource
-from orchestration.night_guard import CLI_NIGHT_TAG, LOCK_FILE, NightAlreadyRunning, night_locks
+from orchestration.night_guard import (
+    CLI_NIGHT_TAG,
+    LOCK_FILE,
+    NightAlreadyRunning,
+    night_locks,
+    release_runs_of_dead_nights,
+)
 from tests.conftest import ended_process
 
 REPO = Path(__file__).resolve().parents[1]
@@ -107,6 +113,22 @@ def test_a_run_the_ui_starts_ends_the_dbt_build_a_killed_night_left_and_fails_it
     finally:
         orphan.kill()
         orphan.wait()
+
+
+def test_a_night_leaves_alone_a_run_the_daemon_has_launched_whose_worker_has_not_started(environment):
+    """A run STARTING is one the daemon has launched and whose worker is still starting (loading the
+    definitions takes seconds): it has not reached the locks, so the night holding them does not
+    say it died. Its worker, once started, stops before its first step, saying another night is
+    running; one that never starts is failed by the daemon's run monitoring (start timeout)."""
+    with dg.DagsterInstance.get() as instance:
+        killed = instance.create_run_for_job(dg.GraphDefinition("killed_night").to_job(),
+                                             status=dg.DagsterRunStatus.STARTED)
+        launched = instance.create_run_for_job(dg.GraphDefinition("launched_night").to_job(),
+                                               status=dg.DagsterRunStatus.STARTING)
+        with night_locks(environment["home"], environment["warehouse"] / "work"):
+            assert release_runs_of_dead_nights(instance) == [killed.run_id]  # as `followup run` does
+        assert instance.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.FAILURE
+        assert instance.get_run_by_id(launched.run_id).status == dg.DagsterRunStatus.STARTING
 
 
 @pytest.mark.parametrize("night_running", [False, True])
