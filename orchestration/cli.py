@@ -397,7 +397,7 @@ def execute_nightly(rebuild: bool = False):
         if orphan is not None:
             print(f"ended the dbt build a killed earlier night left running (pid {orphan})")
         with (log_dir / "last_run.log").open("w") as log, contextlib.redirect_stdout(log), \
-                _execution_plan_warnings_to(log):
+                _execution_plan_warnings_to(log), _standard_error_to(log):
             return _execute_night(instance, rebuild)
 
 
@@ -433,6 +433,25 @@ def _execution_plan_warnings_to(log):
     finally:
         logger.removeHandler(handler)
         logger.propagate = True
+
+
+@contextlib.contextmanager
+def _standard_error_to(log):
+    """The processes the night starts write their standard error to the night's log file.
+
+    Dagster's helpers that mirror a step's output (watch_orphans) share the terminal's process
+    group, so Ctrl-C reaches them too, and each would print a KeyboardInterrupt traceback over the
+    message that says the night was stopped. Redirected at the file descriptor, which they inherit.
+    """
+    sys.stderr.flush()
+    terminal = os.dup(2)
+    os.dup2(log.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(terminal, 2)
+        os.close(terminal)
 
 
 def failure_paragraph(result) -> str:
