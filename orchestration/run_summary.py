@@ -61,7 +61,8 @@ def print_summary(run_id: str, warehouse: Path, report_page: Path | None,
     for path, message in noted:
         print(f"NOTE {path}: {message}")
     for path, message in rejected:
-        print(f"REJECTED {path}: {message}")
+        # A rejection's message names the file (and the line) itself.
+        print(f"REJECTED {message}" if message.startswith(path) else f"REJECTED {path}: {message}")
     for path, outcome, reason in not_read:
         print(f"{'STILL ARRIVING' if outcome == OUTCOME_STILL_ARRIVING else 'NOT READ'} {path}: {reason}")
     for source in SOURCES.values():

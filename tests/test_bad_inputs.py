@@ -4,8 +4,11 @@ All cases land in one small generated region and go through one `followup run`; 
 then checks its own files' outcome, messages (file, line, column), accounting and effects.
 """
 
+import contextlib
+import io
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -40,9 +43,10 @@ def catalog_run(tmp_path_factory):
             os.utime(target, (stamp, stamp))
     warehouse = tmp_path_factory.mktemp("catalog_warehouse")
     os.environ.pop("DAGSTER_HOME", None)
-    code = run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse))
+    with contextlib.redirect_stdout(io.StringIO()) as summary:
+        code = run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse))
     work = duckdb.connect(str(warehouse / "work" / "followup.duckdb"), read_only=True)
-    yield {"code": code, "landing": landing, "warehouse": warehouse, "con": work}
+    yield {"code": code, "landing": landing, "warehouse": warehouse, "con": work, "summary": summary.getvalue()}
     work.close()
 
 
@@ -52,6 +56,13 @@ def test_catalog_has_at_least_25_cases():
 
 def test_run_completes_with_rejections(catalog_run):
     assert catalog_run["code"] == 3
+
+
+def test_the_summary_names_each_rejected_file_once(catalog_run):
+    rejected = [line for line in catalog_run["summary"].splitlines() if line.startswith("REJECTED ")]
+    assert len(rejected) == catalog_run["con"].execute(
+        "SELECT count(*) FROM audit.loads WHERE outcome = 'rejected'").fetchone()[0]
+    assert [line for line in rejected if re.match(r"REJECTED (/.+?): \1\b", line)] == []
 
 
 def _load(con, path: Path):
