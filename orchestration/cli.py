@@ -281,12 +281,21 @@ def print_table(relation) -> None:
         print("  ".join(relation.columns) + "\n(no rows)")
         return
     frame = pd.DataFrame(shown, columns=relation.columns, dtype=object)
+    # Text reads from the left, as a message or a name is read: pandas aligns every value right.
+    text = {column: _left_aligned(frame[column]) for column in frame.columns
+            if all(isinstance(value, str) for value in frame[column])}
     # repr: a double in full (0.3333333333333333, 1e-10), not pandas' six decimals (0.333333, 0.0).
     with pd.option_context("display.max_rows", None, "display.max_columns", 50, "display.width", 250,
                            "display.float_format", repr):
-        print(frame.to_string(index=False))
+        print(frame.to_string(index=False, formatters=text, justify="left"))
     if len(rows) > MAX_ROWS_SHOWN:
         print(f"(only the first {MAX_ROWS_SHOWN} rows are shown; narrow the query, e.g. with WHERE or LIMIT)")
+
+
+def _left_aligned(column):
+    """A formatter that pads each text value of ``column`` on the right to the column's width."""
+    width = max(len(str(value)) for value in column)
+    return lambda value: str(value).ljust(width)
 
 
 def prepare_environment(landing: Path, warehouse: Path) -> None:

@@ -116,3 +116,18 @@ def test_a_sample_is_not_written_over_deliveries(tmp_path, capsys):
     assert [p.name for p in (landing / "participants").iterdir()] == ["lista.csv"]
     assert run_cli("sample", "--out", str(tmp_path / "region"), "--firms", "10") == EXIT_OK
     assert run_cli("sample", "--out", str(tmp_path / "region"), "--firms", "10") == EXIT_OK  # an earlier sample
+
+
+def test_sql_aligns_text_left_and_numbers_right(capsys):
+    """A long message beside a short one is read from its first word, as numbers are compared by
+    their last digit."""
+    import duckdb
+
+    from orchestration.cli import print_table
+
+    with duckdb.connect() as con:
+        print_table(con.sql("select * from (values ('short', 1), ('a much longer message', 22)) t(message, n)"))
+    header, short, long = capsys.readouterr().out.splitlines()
+    assert short.startswith("short ") and long.startswith("a much longer message ")
+    assert short.endswith(" 1") and long.endswith("22")
+    assert header.startswith("message ")
