@@ -2,7 +2,8 @@
 
 Exit codes:
   0  success
-  1  the run failed (the message says whether anything was published), or another night is running
+  1  the run failed (the message says whether anything was published), or another night is running;
+     or the dbt run of `followup docs` failed
   2  bad invocation or missing input (landing folder, published warehouse, published files of two
      nights, an output folder that cannot be written)
   3  the run completed, but a delivered file was rejected whole (REJECTED), or could not be opened or
