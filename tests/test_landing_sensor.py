@@ -146,3 +146,44 @@ def test_an_earlier_version_sent_again_under_its_name_starts_a_night(landing):
     # The earlier version under a name never seen is a copy, not news (as a renamed file is).
     (landing / "participants" / "intake_2022_copy.csv").write_text(first)
     assert daemon.nights(3) == 0
+
+
+def test_a_source_folder_the_daemon_cannot_list_holds_up_no_other_and_is_named(landing, monkeypatch):
+    """The folder of one source that cannot be listed (no permission) raised on every tick, and
+    no night started for any other source; once listable again, its files seen before start nothing."""
+    (landing / "targets").mkdir()
+    (landing / "participants" / "intake_2022.csv").write_text(HEADER + "5560000019;Exportboost;2022\n")
+    daemon = Daemon(landing)
+    assert daemon.nights(3) == 1
+    listable = sensors.delivered_files
+
+    def as_the_daemon(landing_dir: Path, source):  # root lists any folder: refuse as the kernel would
+        if source.name == "participants":
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(landing_dir / source.name))
+        return listable(landing_dir, source)
+
+    monkeypatch.setattr(sensors, "delivered_files", as_the_daemon)
+    (landing / "targets" / "targets_2022.csv").write_text("program;ar;indikator;mal_totalt\nExportboost;2022;x;1\n")
+    assert daemon.nights(3) == 1  # the other source's new file starts its night
+    skipped = daemon.tick()
+    assert "cannot read participants/ (Permission denied)" in skipped.skip_message
+
+    monkeypatch.setattr(sensors, "delivered_files", listable)
+    assert daemon.nights(3) == 0  # what it held was seen before it could not be listed
+
+
+def test_a_file_removed_while_the_folder_is_listed_costs_no_tick(landing, monkeypatch):
+    intake = landing / "participants" / "intake_2022.csv"
+    intake.write_text(HEADER + "5560000019;Exportboost;2022\n")
+    daemon = Daemon(landing)
+    assert daemon.nights(3) == 1
+    listed = sensors.delivered_files
+
+    def listed_then_removed(landing_dir: Path, source):
+        paths = listed(landing_dir, source)
+        if source.name == "participants":
+            intake.unlink()
+        return paths
+
+    monkeypatch.setattr(sensors, "delivered_files", listed_then_removed)
+    assert isinstance(daemon.tick(), dg.SkipReason)

@@ -27,8 +27,20 @@ def landing_state(landing_dir: Path, previous: dict[str, list]) -> tuple[dict[st
     """
     state, unreadable = {}, {}
     for source in SOURCES.values():
-        for path in delivered_files(landing_dir, source):
-            stat = path.stat()
+        try:
+            paths = delivered_files(landing_dir, source)
+        except OSError as error:
+            # A folder that cannot be listed (no permission), or a file removed while it was: what
+            # the last tick knew of the source stands, so nothing in it is taken for new or gone.
+            if not isinstance(error, FileNotFoundError):
+                unreadable[f"{source.name}/"] = error
+            state.update({name: entry for name, entry in previous.items() if name.startswith(f"{source.name}/")})
+            continue
+        for path in paths:
+            try:
+                stat = path.stat()
+            except FileNotFoundError:  # removed since it was listed: gone, as any removed file is
+                continue
             name = f"{source.name}/{path.name}"
             now = [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns]
             # An entry an earlier version wrote ([size, mtime, sha256]) never matches: such a file is read
