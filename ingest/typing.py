@@ -134,10 +134,14 @@ _SQL_TYPES = {
 IDENTIFYING_RULES = ("organisation_number", "csv_structure")
 
 
-# Ten or twelve digits, in any form an organisation number is read in (a dash or plus, spaces),
-# not part of a longer run of digits: what may be an organisation or personal number wherever it was delivered
-# (a row shifted one column, a header that names the columns in the wrong order).
-_NUMBER_LIKE = r"(^|[^0-9])((?:[0-9]{2})?[0-9]{6}[ \x{00A0}]*[-+" + DASHES_SQL + r"]?[ \x{00A0}]*[0-9]{4})([^0-9]|$)"
+# Ten or twelve digits, in any form an organisation number is read in, not part of a longer run of digits: what
+# may be an organisation or personal number wherever it was delivered (a row shifted one column, a header that
+# names the columns in the wrong order). normalise() reads the digits through dashes, plusses and spaces of any
+# kind wherever they stand ("85 03 12-1231", "1985-03-12-1231", a tab between the parts), so any of those may
+# stand between any two digits here; so may an underscore, which a file name has for a space.
+_NUMBER_SEPARATORS = r"[\s\p{Z}_+\-" + DASHES_SQL + r"]*"
+_NUMBER_LIKE = (r"(^|[^0-9])([0-9](?:" + _NUMBER_SEPARATORS + r"[0-9]){9}(?:" + _NUMBER_SEPARATORS + r"[0-9]"
+                + _NUMBER_SEPARATORS + r"[0-9])?)([^0-9]|$)")
 
 
 def redact_number_like_sql(text: str) -> str:

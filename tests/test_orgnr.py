@@ -180,7 +180,10 @@ def test_every_form_read_as_an_organisation_number_is_redacted_in_published_text
     from ingest.typing import redact_number_like_sql
 
     accepted = []
-    for text in FORMS + ["556677\u00a08899", "811218+9876", "556677 \u2013 8899"]:
+    # Spaces, dashes and tabs anywhere between the digits: normalise() reads them all, as the
+    # contract's "stray spaces" ask, and a message or file name may spell a number so.
+    stray = ["811218\t9876", "81 12 18-9876", "1981-12-18-9876", "811218-98 76", "811218\u20099876", "5566 7788 99"]
+    for text in FORMS + ["556677\u00a08899", "811218+9876", "556677 \u2013 8899"] + stray:
         try:
             normalise(text)
         except InvalidOrgNr as exc:
@@ -193,3 +196,11 @@ def test_every_form_read_as_an_organisation_number_is_redacted_in_published_text
         message = f"value '{text}' is not a four-digit year;{text};{text}"
         redacted = con.execute(f"SELECT {redact_number_like_sql('?')}", [message]).fetchone()[0]
         assert redacted == "value '[redacted]' is not a four-digit year;[redacted];[redacted]", text
+
+
+def test_a_personal_number_with_underscores_in_a_file_name_is_redacted():
+    """A file name has an underscore where a space would be: "lista_811218_9876.csv" names a person too."""
+    from ingest.typing import redact_number_like
+
+    assert redact_number_like("/landing/participants/lista_811218_9876.csv") == "/landing/participants/lista_[redacted].csv"
+    assert redact_number_like("lista_19811218_9876.csv, line 2") == "lista_[redacted].csv, line 2"
