@@ -20,6 +20,9 @@ class Kind(Enum):
     NUMBER = "number"  # decimal comma or point, thousands separators allowed
     DATE = "date"  # ISO date
     TEXT = "text"  # kept as delivered, trimmed
+    # Kept as delivered, trimmed, and published so (an indicator's name reaches the marts, the extract and the
+    # report): a value holding what looks like an organisation or personal number is quarantined.
+    PUBLISHED_TEXT = "published_text"
     LABEL = "label"  # a class such as 1-4, trimmed; an en dash or minus a word processor typed is '-'
     CODE = "code"  # trimmed, upper-case code (country, SNI, legal form)
     KEYWORD = "keyword"  # one of the contract's lower-case words: case and accents as typed do not matter
@@ -136,7 +139,7 @@ TARGETS = Source(
     (
         Column("program", ("program",), Kind.TEXT, True, nullable=False),
         Column("year", ("ar", "år"), Kind.YEAR, True, nullable=False),
-        Column("indicator", ("indikator",), Kind.TEXT, True, nullable=False),
+        Column("indicator", ("indikator",), Kind.PUBLISHED_TEXT, True, nullable=False),
         Column("target_women", ("mal_kvinnor", "mål_kvinnor"), Kind.INTEGER, True),
         Column("target_men", ("mal_man", "mål_män"), Kind.INTEGER, True),
         Column("target_total", ("mal_totalt", "mål_totalt"), Kind.INTEGER, True, nullable=False),

@@ -99,6 +99,10 @@ _PROBLEMS = {
     Kind.NUMBER: ("number", "is not a number; use digits with a decimal comma or point, e.g. 1234,5"),
     Kind.DATE: ("iso_date", "is not an ISO date; write it as YYYY-MM-DD"),
     Kind.GENDER: ("gender", "is not 'kvinna', 'man' or empty (nor K, M, kvinnor or män); use one of those"),
+    Kind.PUBLISHED_TEXT: ("number_in_published_text",
+                          "holds what looks like an organisation or personal identity number, and this column is "
+                          "published as delivered (the indicator report, the Tillväxtverket extract, the cohort "
+                          "report); remove the number and deliver the file again"),
 }
 
 
@@ -123,6 +127,7 @@ _SQL_TYPES = {
     Kind.NUMBER: "DOUBLE",
     Kind.DATE: "DATE",
     Kind.TEXT: "VARCHAR",
+    Kind.PUBLISHED_TEXT: "VARCHAR",
     Kind.KEYWORD: "VARCHAR",
     Kind.LABEL: "VARCHAR",
     Kind.CODE: "VARCHAR",
@@ -131,7 +136,7 @@ _SQL_TYPES = {
 
 # Quarantined values of these rules may be organisation numbers, i.e. personal numbers: they
 # stay in the working database, and every text for others shows '[redacted]' instead.
-IDENTIFYING_RULES = ("organisation_number", "csv_structure")
+IDENTIFYING_RULES = ("organisation_number", "csv_structure", "number_in_published_text")
 
 
 # Ten or twelve digits, in any form an organisation number is read in, not part of a longer run of digits: what
@@ -223,6 +228,11 @@ def _typed_values(column: Column, x: str, marks: NumberMarks) -> list[tuple[str,
         value = (rf"CASE WHEN starts_with({x}, '1899-12-3') THEN NULL "
                  rf"WHEN regexp_full_match({x}, '\d{{4}}-\d{{2}}-\d{{2}}') THEN TRY_CAST({x} AS DATE) "
                  rf"WHEN regexp_full_match({x}, '{_DATE_FORM}') THEN CAST(TRY_CAST({x} AS TIMESTAMP) AS DATE) END")
+    elif kind is Kind.PUBLISHED_TEXT:
+        # Text analysts, Tillväxtverket and the report's readers see as delivered: a personal number in it
+        # (a contact person's, typed into an indicator's name) would be published.
+        value = (f"CASE WHEN regexp_matches(regexp_replace({x}, '[{INVISIBLE_SQL}]', '', 'g'), '{_NUMBER_LIKE}') "
+                 f"THEN NULL ELSE {x} END")
     elif kind is Kind.GENDER:
         # The short forms and plurals a list kept by hand uses mean the same.
         value = (f"CASE WHEN lower({x}) IN ('kvinna', 'k', 'kvinnor') THEN 'kvinna' "

@@ -66,6 +66,33 @@ def test_quarantined_values_of_a_sole_traders_row_are_redacted_and_a_firms_shown
     assert "line 2, column 'ledning_kon': value '[redacted]' is not" in text
 
 
+def test_a_target_whose_indicator_holds_a_personal_number_is_quarantined_and_redacted(tmp_path):
+    """An indicator's name is published as delivered (rpt_tillvaxtverket_indicators, the extract, the
+    report, the data-quality findings' subject, audit.superseded_rows' natural key): one that holds a
+    personal number ("Kontakt Anna 811218-9876") is quarantined, and the published file shows '[redacted]'."""
+    from ingest.contracts import TARGETS
+    from ingest.load import load_source
+
+    lines = ["program;ar;indikator;mal_kvinnor;mal_man;mal_totalt",
+             "Exportboost;2019;Kontakt Anna 811218-9876;1;1;2",
+             "Exportboost;2019;Kontakt 81 12 18 - 98 76;1;1;2",
+             *(f"Exportboost;{year};Antal deltagande företag;2;3;5" for year in (2019, 2020, 2021))]
+    (tmp_path / "landing" / "targets").mkdir(parents=True)
+    (tmp_path / "landing" / "targets" / "t.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    work, target = tmp_path / "work.duckdb", tmp_path / "followup.duckdb"
+    with duckdb.connect(str(work)) as con:
+        load_source(con, TARGETS, tmp_path / "landing", "night", b"key")
+        assert con.execute("SELECT DISTINCT indicator FROM raw.targets").fetchall() == [("Antal deltagande företag",)]
+        assert con.execute("SELECT line, rule FROM audit.quarantine ORDER BY line").fetchall() == [
+            (2, "number_in_published_text"), (3, "number_in_published_text")]
+    publish(work, target)
+    with duckdb.connect(str(target), read_only=True) as con:
+        shown = con.execute("SELECT value, message FROM audit.quarantine ORDER BY line").fetchall()
+    assert [value for value, _ in shown] == ["[redacted]", "[redacted]"]
+    text = " ".join(message for _, message in shown)
+    assert "9876" not in text and "98 76" not in text and "column 'indikator': value '[redacted]' holds" in text
+
+
 def test_a_restricted_file_is_written_in_a_folder_of_the_owners_alone_and_leftovers_go(tmp_path):
     """A night killed while publishing leaves its half-written copy: the next one removes it, and
     a restricted file's copies are never in a folder others can read."""
