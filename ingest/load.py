@@ -188,11 +188,13 @@ def load_source(
                     if size_and_mtime(path) != as_found:  # half written when it was read
                         results.append(_still_arriving(path))
                         continue
-                    raise DeliveryReadFailed(
+                    # Printed on the terminal and kept in the run's events: a file named after a sole trader,
+                    # or an error quoting a delivered line, shows as the published file would show it.
+                    raise DeliveryReadFailed(redact_number_like(
                         f"{path}: reading this delivery failed unexpectedly ({type(error).__name__}: {error}). "
                         "Nothing of it was loaded. If the file is the cause, move it out of the landing folder "
                         "and run again (the rest loads); if not, the error says what to put right."
-                    ) from error
+                    )) from error
             if size_and_mtime(path) != as_found:
                 results.append(_still_arriving(path))
                 continue
@@ -246,6 +248,7 @@ def _check_pseudonym_key(con, source: Source, secret: bytes, key_origin: str) ->
     if row is None or firm_key(row[0], secret) == row[1]:
         return
     _, _, file, line = row
+    file = redact_number_like(file)  # the message is printed on the terminal: a file may be named after a person
     raise PseudonymKeyChanged(
         f"{key_origin} is not the key the rows already in raw.{source.name} were keyed with (e.g. {file}, "
         f"line {line}, column organisationsnummer): firm keys would no longer match across nights. Restore the "

@@ -175,6 +175,32 @@ def test_a_night_with_another_pseudonym_key_loads_nothing_and_says_which_key(tmp
         [(firm_key(n, b"the key used before"),) for n in (VALID_LEGAL, VALID_PERSONAL)])
 
 
+def test_the_errors_that_stop_a_night_name_a_file_named_after_a_sole_trader_redacted(tmp_path, monkeypatch):
+    """What stops a night is printed on the terminal (`followup run`) and kept in the run's events: a
+    file named "Anna 811218-9876.csv" is named there as the published file names it."""
+    from ingest import load
+    from ingest.contracts import PARTICIPANTS
+
+    folder = tmp_path / "participants"
+    folder.mkdir()
+    header = "Organisationsnummer;Program;Kohort"
+    (folder / "Anna 811218-9876.csv").write_text(f"{header}\n{VALID_LEGAL};Exportboost;2019\n")
+    con = duckdb.connect()
+    load.load_source(con, PARTICIPANTS, tmp_path, "first", b"the key used before")
+    (folder / "Bo 19811218-9876.csv").write_text(f"{header}\n{VALID_LEGAL};Exportboost;2020\n")
+    with pytest.raises(load.PseudonymKeyChanged) as raised:
+        load.load_source(con, PARTICIPANTS, tmp_path, "second", b"a new key")
+    assert "9876" not in str(raised.value) and "Anna [redacted].csv, line 2" in str(raised.value)
+
+    def fails(*args, **kwargs):
+        raise ValueError("could not convert '811218-9876;Exportboost'")
+
+    monkeypatch.setattr(load, "_stage_file", fails)
+    with pytest.raises(load.DeliveryReadFailed) as raised:
+        load.load_source(con, PARTICIPANTS, tmp_path, "third", b"the key used before")
+    assert "9876" not in str(raised.value) and "Bo [redacted].csv: reading this delivery failed" in str(raised.value)
+
+
 def test_every_form_read_as_an_organisation_number_is_redacted_in_published_texts():
     """What normalise() reads as a number, in a message or a value of any column, shows as '[redacted]'."""
     from ingest.typing import redact_number_like_sql
@@ -202,5 +228,5 @@ def test_a_personal_number_with_underscores_in_a_file_name_is_redacted():
     """A file name has an underscore where a space would be: "lista_811218_9876.csv" names a person too."""
     from ingest.typing import redact_number_like
 
-    assert redact_number_like("/landing/participants/lista_811218_9876.csv") == "/landing/participants/lista_[redacted].csv"
+    assert redact_number_like("/landing/lista_811218_9876.csv") == "/landing/lista_[redacted].csv"
     assert redact_number_like("lista_19811218_9876.csv, line 2") == "lista_[redacted].csv, line 2"
