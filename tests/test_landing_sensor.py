@@ -187,3 +187,15 @@ def test_a_file_removed_while_the_folder_is_listed_costs_no_tick(landing, monkey
 
     monkeypatch.setattr(sensors, "delivered_files", listed_then_removed)
     assert isinstance(daemon.tick(), dg.SkipReason)
+
+
+def test_the_sensor_names_a_file_called_after_a_sole_trader_without_the_personal_number(landing):
+    """What the sensor says is shown to everyone with the Dagster UI."""
+    named = landing / "participants" / "Anna Andersson 850312-1231.csv"
+    named.write_text(HEADER + "5560000019;Exportboost;2022\n")
+    daemon = Daemon(landing)
+    waiting = daemon.tick()
+    assert "Anna Andersson [redacted].csv" in waiting.skip_message
+    assert daemon.nights(1) == 1
+    assert daemon.log and not [line for line in daemon.log if "850312" in line]
+    assert "850312" not in waiting.skip_message

@@ -9,6 +9,7 @@ import dagster as dg
 
 from ingest.contracts import SOURCES
 from ingest.landing import delivered_files, sha256_of
+from ingest.typing import redact_number_like
 from orchestration.defs.resources import WarehouseResource
 from orchestration.defs.schedules import nightly_job
 from orchestration.night_guard import NightAlreadyRunning, night_locks, release_runs_of_dead_nights
@@ -104,14 +105,16 @@ def landing_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseReso
     digests = {name: sha for name, (*_, sha) in state.items() if sha}
     context.update_cursor(json.dumps({"files": state, "seen": sorted(set(cursor["seen"]) | set(digests.values())),
                                       "latest": cursor["latest"] | digests}, sort_keys=True))
+    # What the sensor says is shown to everyone with the Dagster UI: a file named after a sole
+    # trader ("Anna Andersson 850312-1231.csv") is named without the personal number.
     if unreadable:
-        context.log.warning(_cannot_read(unreadable))
+        context.log.warning(redact_number_like(_cannot_read(unreadable)))
     if not arrived:
         arriving = sorted(name for name, (*_, sha) in state.items() if sha is None and name not in unreadable)
         reasons = [f"waiting for {', '.join(arriving)} to finish arriving"] if arriving else []
         reasons += [_cannot_read(unreadable)] if unreadable else []
-        return dg.SkipReason("; ".join(reasons) or "no new content in the landing folder")
-    context.log.info(f"new content in {', '.join(arrived)}")
+        return dg.SkipReason(redact_number_like("; ".join(reasons)) or "no new content in the landing folder")
+    context.log.info(redact_number_like(f"new content in {', '.join(arrived)}"))
     # Keyed on the cursor it was found from as well as the content: an earlier version sent again gets a
     # night of its own (content alone would give it the key of the night that first loaded it, and the
     # daemon would start nothing), and a tick the daemon evaluates again starts no second night.
