@@ -154,3 +154,42 @@ def test_every_asset_in_the_graph_is_described_and_in_a_named_group():
     unexplained = [key.to_user_string() for key in graph.get_all_asset_keys()
                    if not graph.get(key).description or graph.get(key).group_name == "default"]
     assert unexplained == []
+
+
+def test_a_manifest_parsed_from_other_project_files_is_parsed_again(tmp_path):
+    # The definitions are built from dbt_project/target/manifest.json. A manifest an earlier version
+    # of the code left there (a `git pull` in the checkout, then `followup run` without `make`) named
+    # other tests, and every night failed with a KeyError on the first new one.
+    from types import SimpleNamespace
+
+    from orchestration.defs.project import prepare_manifest
+
+    project_dir = tmp_path / "dbt_project"
+    (project_dir / "models").mkdir(parents=True)
+    (project_dir / "dbt_project.yml").write_text("name: followup\n")
+    model = project_dir / "models" / "dim_firm.sql"
+    model.write_text("select 1 as firm_key\n")
+    parsed = []
+
+    class Preparer:
+        def prepare(self, project):
+            parsed.append(model.read_text())
+            project.manifest_path.write_text("{}")
+
+    project = SimpleNamespace(project_dir=project_dir, manifest_path=project_dir / "target" / "manifest.json",
+                              preparer=Preparer())
+    project.manifest_path.parent.mkdir()
+    project.manifest_path.write_text('{"parsed by": "an earlier version"}')
+
+    prepare_manifest(project)
+    assert parsed == ["select 1 as firm_key\n"]
+    prepare_manifest(project)  # nothing changed since: not parsed again
+    assert len(parsed) == 1
+    model.write_text("select 2 as firm_key\n")  # the next version of a model
+    prepare_manifest(project)
+    assert parsed[-1] == "select 2 as firm_key\n"
+    project.manifest_path.unlink()
+    prepare_manifest(project)
+    assert len(parsed) == 3
+    prepare_manifest(project, always=True)  # `dagster dev` parses on every load
+    assert len(parsed) == 4
