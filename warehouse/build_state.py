@@ -44,8 +44,13 @@ ALTER TABLE ingest_state.publications ADD COLUMN IF NOT EXISTS outputs VARCHAR[]
 
 def code_digest(root: Path = REPO_DIR) -> str:
     """sha256 over the path and content of every file in ``CODE_GLOBS``."""
-    digest = hashlib.sha256()
-    files = sorted({p for pattern in CODE_GLOBS for p in root.glob(pattern) if p.is_file() and "__pycache__" not in p.parts})
+    return files_digest(root, CODE_GLOBS)
+
+
+def files_digest(root: Path, globs: tuple[str, ...], salt: str = "") -> str:
+    """sha256 over ``salt`` and the path (under ``root``) and content of every file ``globs`` match."""
+    digest = hashlib.sha256(salt.encode())
+    files = sorted({p for pattern in globs for p in root.glob(pattern) if p.is_file() and "__pycache__" not in p.parts})
     for path in files:
         digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()

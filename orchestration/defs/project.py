@@ -1,6 +1,5 @@
 """The dbt project, as Dagster sees it."""
 
-import hashlib
 import os
 import shutil
 import sys
@@ -8,6 +7,8 @@ from importlib.metadata import version
 from pathlib import Path
 
 from dagster_dbt import DbtProject
+
+from warehouse.build_state import files_digest
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 # The locked dbt, installed beside this interpreter: the nightly run and `followup docs` run it.
@@ -26,11 +27,7 @@ if shutil.which("dbt") is None:
 
 def project_digest(project_dir: Path) -> str:
     """sha256 over the dbt and dagster-dbt versions and the path and content of every project file."""
-    digest = hashlib.sha256(f"dbt-core {version('dbt-core')}, dagster-dbt {version('dagster-dbt')}\0".encode())
-    files = sorted({p for pattern in PROJECT_GLOBS for p in project_dir.glob(pattern) if p.is_file()})
-    for path in files:
-        digest.update(str(path.relative_to(project_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
+    return files_digest(project_dir, PROJECT_GLOBS, f"dbt-core {version('dbt-core')}, dagster-dbt {version('dagster-dbt')}")
 
 
 def prepare_manifest(project: DbtProject, always: bool = False) -> None:
