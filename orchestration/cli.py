@@ -484,7 +484,7 @@ def failure_paragraph(result) -> str:
     if published:
         outcome = ("The warehouse was published before the failure; what this step writes was not, and the next "
                    "night writes it (even with nothing new delivered).")
-    elif "OnlyIdentifiersPublished" in _error_classes(error):
+    elif any(e.cls_name == "OnlyIdentifiersPublished" for e in _error_chain(error)):
         outcome = "The analyst file was left unchanged; the next night publishes both files again."
     else:
         outcome = "The published warehouse was left unchanged."
@@ -500,23 +500,22 @@ def failure_paragraph(result) -> str:
     )
 
 
-def _error_classes(error) -> list[str]:
-    """The class names of ``error`` and of the errors it was raised from: Dagster wraps what a
-    step or a resource raised."""
-    names = []
+def _error_chain(error) -> list:
+    """``error`` and the errors it was raised from, outermost first: Dagster wraps what a step or a
+    resource raised."""
+    chain = []
     while error is not None:
-        names.append(error.cls_name)
+        chain.append(error)
         error = error.cause
-    return names
+    return chain
 
 
 def _innermost_message(error) -> str:
     """The message of the error at the root of ``error``; ours say what to do in words, without
     their class's name."""
-    while error.cause is not None:
-        error = error.cause
-    message = error.message.strip()
-    return message.split(": ", 1)[-1] if error.cls_name in ("NightAlreadyRunning", "DbtBuildStillRunning") else message
+    root = _error_chain(error)[-1]
+    message = root.message.strip()
+    return message.split(": ", 1)[-1] if root.cls_name in ("NightAlreadyRunning", "DbtBuildStillRunning") else message
 
 
 if __name__ == "__main__":
