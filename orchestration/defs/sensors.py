@@ -113,7 +113,9 @@ def landing_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseReso
         arriving = sorted(name for name, (*_, sha) in state.items() if sha is None and name not in unreadable)
         reasons = [f"waiting for {', '.join(arriving)} to finish arriving"] if arriving else []
         reasons += [_cannot_read(unreadable)] if unreadable else []
-        return dg.SkipReason(redact_number_like("; ".join(reasons)) or "no new content in the landing folder")
+        if not reasons:
+            return dg.SkipReason("no new content in the landing folder")
+        return dg.SkipReason(redact_number_like("; ".join(reasons)))
     context.log.info(redact_number_like(f"new content in {', '.join(arrived)}"))
     # Keyed on the cursor it was found from as well as the content: an earlier version sent again gets a
     # night of its own (content alone would give it the key of the night that first loaded it, and the
